@@ -1,0 +1,48 @@
+# Two commands on a fresh machine:  `make table2`  and  `make test`.
+# The virtual environment is created on first use from the pinned requirements and constraints.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CORES ?= 4
+PROFILE ?= demo
+
+export HF_HUB_OFFLINE := 1
+export DVC_NO_ANALYTICS := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+
+.PHONY: venv table2 all test bench dvc clean-results help
+
+help:
+	@echo "make table2   reproduce Table 2 on the $(PROFILE) profile (snakemake table2 --cores $(CORES))"
+	@echo "make all      every table, figure and the report (snakemake all)"
+	@echo "make test     run the test suite"
+	@echo "make bench    model speed/memory ratios on this machine (480x864, batch 1)"
+	@echo "make dvc      regenerate dvc.yaml and params.yaml from the registry"
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(STAMP)
+
+table2: $(STAMP)
+	$(VENV)/bin/snakemake table2 --cores $(CORES) --config profile=$(PROFILE)
+
+all: $(STAMP)
+	$(VENV)/bin/snakemake all --cores $(CORES) --config profile=$(PROFILE)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+dvc: $(STAMP)
+	$(PY) workflow/scripts/generate_dvc.py
+
+clean-results:
+	rm -rf results/$(PROFILE) work/$(PROFILE)

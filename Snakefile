@@ -1,0 +1,39 @@
+# Every table of the MRCFA paper as declared jobs.
+#
+#   snakemake table2 --cores 4                       one table on the demo profile (CPU, minutes)
+#   snakemake all --config profile=paper -n          every job of the paper-scale reproduction
+#   snakemake all --profile workflow/profiles/slurm --config profile=paper
+#
+# The runs, the tables and the profiles are declared in experiments/; this file only wires them.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "workflow/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/benchmark.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        [table_outputs(t) for t in TABLES],
+        figure_outputs(),
+        f"results/{PROFILE}/report.html",
+
+
+for _table in TABLES:
+
+    rule:
+        name:
+            _table
+        input:
+            table_outputs(_table),

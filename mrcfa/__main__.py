@@ -1,0 +1,5 @@
+import sys
+
+from mrcfa.cli import main
+
+sys.exit(main())

@@ -1,0 +1,359 @@
+"""The `mrcfa` command line. Heavy imports (torch, mlflow) happen inside the commands, so `--help` is fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+# No network at run time: tools that would phone home are told not to.
+for _key, _value in (("HF_HUB_OFFLINE", "1"), ("DVC_NO_ANALYTICS", "1"), ("MLFLOW_DISABLE_TELEMETRY", "true")):
+    os.environ.setdefault(_key, _value)
+
+
+def _print(data: Any, as_json: bool, text: str | None = None) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True) if as_json or text is None else text)
+
+
+def _size(value: str) -> tuple[int, int]:
+    try:
+        h, w = (int(x) for x in value.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 480x864, got {value!r}") from None
+    return h, w
+
+
+def _offsets(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, e.g. -9,-6,-3, got {value!r}") from None
+
+
+def _resolve(args: argparse.Namespace):
+    from mrcfa.config import load_registry
+
+    registry = load_registry(args.registry)
+    return registry, registry.resolve(args.profile, args.run)
+
+
+def _row_tags(registry: Any, run: str) -> dict[str, str]:
+    tables, rows = [], []
+    for name, table in registry.tables.items():
+        for row in table["rows"]:
+            if row.get("run") == run:
+                tables.append(name)
+                rows.append(f"{name}:{row['label']}")
+    return {"tables": ",".join(dict.fromkeys(tables)), "rows": "; ".join(rows)}
+
+
+def _paths(args: argparse.Namespace, cfg: Any):
+    from mrcfa.engine.paths import RunPaths
+
+    return RunPaths.of(cfg.profile, cfg.run, args.seed, args.results, args.work)
+
+
+def _threads(args: argparse.Namespace) -> None:
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from mrcfa.config import ModelConfig, _build
+    from mrcfa.models.segmenter import build_model, count_parameters
+
+    fields: dict[str, Any] = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
+    if args.num_scales:
+        fields["num_scales"] = args.num_scales
+    counts = count_parameters(build_model(_build(ModelConfig, fields, "model.")))
+    _print(counts, args.json, f"{args.model}-{args.backbone}: total {counts['total'] / 1e6:.3f} M, "
+                              f"inference {counts['inference'] / 1e6:.3f} M ({counts['inference']:,})")
+    return 0
+
+
+def cmd_weights_check(args: argparse.Namespace) -> int:
+    from mrcfa.models.checkpoints import check_weights
+    from mrcfa.models.mit import CheckpointMismatch
+
+    try:
+        report = check_weights(args.arch, args.file)
+    except (FileNotFoundError, CheckpointMismatch) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    data = {"loaded": report.loaded, "missing": report.missing, "unexpected": report.unexpected,
+            "mismatched": report.mismatched}
+    lines = [f"{args.file}: {report.loaded} tensors match {args.arch}"]
+    for title in ("missing", "unexpected", "mismatched"):
+        for key in data[title]:
+            lines.append(f"  {title}: {key}")
+    lines.append("OK: loads completely" if report.ok else "NOT LOADABLE: the checkpoint does not fit this architecture")
+    _print(data, args.json, "\n".join(lines))
+    return 0 if report.ok else 1
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from mrcfa.data.synth import write_synthetic
+
+    params: dict[str, Any] = {"train_videos": 24, "val_videos": 6, "frames": 20, "height": 64, "width": 96,
+                              "num_classes": 8, "difficulty": 0.6, "seed": 0}
+    out = args.out
+    if args.profile:
+        from mrcfa.config import load_registry
+
+        ds = load_registry(args.registry).profile(args.profile)["datasets"][args.dataset]
+        if ds.get("source") != "synth":
+            print(f"error: profile {args.profile!r} reads {args.dataset} from disk ({ds.get('root')}); "
+                  "nothing to synthesise", file=sys.stderr)
+            return 2
+        params |= {"num_classes": ds["num_classes"], **ds.get("synth", {})}
+        out = out or ds["root"]
+    if not out:
+        print("error: give --out DIR (or --profile to use the profile's dataset root)", file=sys.stderr)
+        return 2
+    for key in ("train_videos", "val_videos", "frames", "difficulty", "seed"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    if args.classes is not None:
+        params["num_classes"] = args.classes
+    if args.size is not None:
+        params["height"], params["width"] = args.size
+    summary = write_synthetic(out, progress=not args.json, **params)
+    _print(summary, args.json, f"wrote the synthetic benchmark to {out}: {json.dumps(summary)}")
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from mrcfa.data.check import check_dataset
+
+    problems = check_dataset(args.root, args.dataset, args.offsets, tuple(args.splits), fast=args.fast,
+                             num_classes=args.num_classes)
+    if args.json:
+        print(json.dumps([{"kind": p.kind, "path": p.path, "message": p.message} for p in problems], indent=2))
+    else:
+        for p in problems:
+            print(p)
+        print(f"{len(problems)} problem(s) found in {args.root}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    _threads(args)
+    from mrcfa.engine.preflight import PreflightError
+    from mrcfa.engine.train import train
+
+    registry, cfg = _resolve(args)
+    try:
+        result = train(cfg, args.seed, _paths(args, cfg), track=not args.no_track,
+                       tags=_row_tags(registry, cfg.run), progress=not args.json)
+    except PreflightError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _print(result, args.json, f"trained {cfg.run} seed {args.seed}: final loss {result['final_loss']}, "
+                              f"{result['seconds']} s")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    _threads(args)
+    if args.pred_dir and not args.run:
+        from mrcfa.metrics import score_prediction_dir
+
+        result = score_prediction_dir(args.data_root, args.pred_dir, split=args.split,
+                                      num_classes=args.num_classes, progress=not args.json)
+        keys = ("mIoU", "WIoU", "mVC8", "mVC16")
+        _print(result if args.json else None, args.json,
+               "  ".join(f"{k} {result[k]:.2f}" for k in keys))
+        return 0
+    if not (args.run and args.profile):
+        print("error: give --profile and --run (evaluate a trained run) or --data-root and --pred-dir "
+              "(score saved predictions)", file=sys.stderr)
+        return 2
+    from mrcfa.engine.evaluate import evaluate, write_metrics
+
+    registry, cfg = _resolve(args)
+    paths = _paths(args, cfg)
+    weights = Path(args.weights) if args.weights else paths.model
+    result = evaluate(cfg, weights, paths, split=args.split, pred_dir=Path(args.save_preds) if args.save_preds else None,
+                      progress=not args.json)
+    write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=_row_tags(registry, cfg.run))
+    brief = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16")}
+    _print(brief if args.json else None, args.json, "  ".join(f"{k} {v:.2f}" for k, v in brief.items()))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mrcfa.engine.bench import benchmark
+
+    if args.run:
+        registry, cfg = _resolve(args)
+        model_cfg, bc = cfg.model, cfg.bench
+        size, iters, warmup = args.size or bc.size, args.iters or bc.iters, args.warmup if args.warmup is not None else bc.warmup
+    else:
+        from mrcfa.config import ModelConfig, _build
+
+        fields = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
+        if args.keep_ratio is not None:
+            fields["keep_ratio"] = args.keep_ratio
+        model_cfg = _build(ModelConfig, fields, "model.")
+        size, iters, warmup = args.size or (480, 864), args.iters or 20, 3 if args.warmup is None else args.warmup
+    protocols = tuple(args.protocol) if args.protocol else ("cached", "clip")
+    result = benchmark(model_cfg, size=size, iters=iters, warmup=warmup, threads=args.threads, protocols=protocols)
+    if args.run:
+        from mrcfa.engine.io import write_json
+        from mrcfa.engine.paths import RunPaths
+
+        result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash()}
+        out = RunPaths.of(cfg.profile, cfg.run, 0, args.results, args.work).bench
+        write_json(out, result)
+        if not args.no_track:
+            from mrcfa.engine.train import open_tracker
+
+            for seed in registry.seeds(cfg.profile):
+                tracker = open_tracker(cfg, seed, tags=_row_tags(registry, cfg.run))
+                tracker.log_metrics({k: float(result[k]) for k in result
+                                     if k.startswith(("fps_", "memory_mb", "params_", "flops"))})
+                tracker.close()
+    text = "  ".join(f"{p}: {result[f'fps_{p}']:.2f} FPS, {result[f'memory_mb_{p}']:.0f} MB" for p in protocols)
+    _print(result, args.json, f"{text}  params {result['params_inference'] / 1e6:.2f} M")
+    return 0
+
+
+def cmd_track_sync(args: argparse.Namespace) -> int:
+    from mrcfa.tracking import sync_results
+
+    n = sync_results(args.results, args.profile)
+    print(f"synced {n} run(s) of profile {args.profile} into MLflow")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    registry, cfg = _resolve(args)
+    data = {"hash": cfg.hash(), **cfg.to_dict()}
+    _print(data, True)
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------------
+
+
+def _run_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--profile", default="demo" if not required else None, required=required,
+                   help="scale: smoke, demo or paper (experiments/profiles/)")
+    p.add_argument("--run", required=required, help="run name from experiments/registry.yaml")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--registry", default=None, help="registry file (default: experiments/registry.yaml)")
+    p.add_argument("--results", default="results", help="root of the declared outputs")
+    p.add_argument("--work", default="work", help="root of resumable state (checkpoints)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrcfa", description="Reproduce and ablate MRCFA (video semantic segmentation, ECCV 2022).",
+        epilog="Tables are built by the pipeline: `snakemake table2 --cores 4` or `dvc repro`.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("params", help="count model parameters (total and inference path)")
+    p.add_argument("--model", choices=("segformer", "mrcfa", "feature_pyramid"), required=True)
+    p.add_argument("--backbone", choices=tuple(f"b{i}" for i in range(6)), required=True)
+    p.add_argument("--num-classes", type=int, default=124)
+    p.add_argument("--num-scales", type=int, default=None, help="L (mrcfa only)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_params)
+
+    weights = sub.add_parser("weights", help="inspect checkpoints").add_subparsers(dest="action", required=True)
+    p = weights.add_parser("check", help="does a MiT ImageNet or released MRCFA checkpoint load completely?")
+    p.add_argument("--arch", required=True, help="mit_b0 … mit_b5, mrcfa_b0, mrcfa_b1, mrcfa_b2, mrcfa_b5")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_weights_check)
+
+    p = sub.add_parser("synth", help="write the synthetic video benchmark in VSPW layout")
+    p.add_argument("--out", help="output folder (default with --profile: the profile's dataset root)")
+    p.add_argument("--profile", help="take the generator's parameters from this profile")
+    p.add_argument("--dataset", default="vspw", help="dataset entry of the profile (default vspw)")
+    p.add_argument("--registry", default=None)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--train-videos", type=int)
+    p.add_argument("--val-videos", type=int)
+    p.add_argument("--frames", type=int, help="frames per video")
+    p.add_argument("--size", type=_size, help="HxW of the frames")
+    p.add_argument("--classes", type=int, help="number of classes K (background included)")
+    p.add_argument("--difficulty", type=float, help="share of frames whose class cue is hidden (0–1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_synth)
+
+    data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="action", required=True)
+    p = data.add_parser("check", help="find every problem in a dataset tree; exit 1 on any")
+    p.add_argument("root")
+    p.add_argument("--dataset", choices=("vspw", "cityscapes"), default="vspw")
+    p.add_argument("--offsets", type=_offsets, default=(-9, -6, -3), help="reference offsets, e.g. -9,-6,-3")
+    p.add_argument("--splits", nargs="+", default=["train", "val"])
+    p.add_argument("--num-classes", type=int, default=None)
+    p.add_argument("--fast", action="store_true", help="listings and image headers only (seconds)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_data_check)
+
+    p = sub.add_parser("train", help="train one run at one seed (resumes by itself)")
+    _run_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a trained run, or score a folder of saved predictions")
+    _run_args(p, required=False)
+    p.add_argument("--weights", help="model weights (default: the run's results/…/model.pt)")
+    p.add_argument("--save-preds", help="also write PNG predictions here (<video>/<frame>.png)")
+    p.add_argument("--data-root", help="scoring mode: VSPW-layout ground truth")
+    p.add_argument("--pred-dir", help="scoring mode: predictions <video>/<frame>.png (reduced labels)")
+    p.add_argument("--split", default="val")
+    p.add_argument("--num-classes", type=int, default=124)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("bench", help="FPS (cached and clip protocols), memory, params, FLOPs")
+    _run_args(p, required=False)
+    p.add_argument("--model", choices=("segformer", "mrcfa", "feature_pyramid"), default="mrcfa")
+    p.add_argument("--backbone", default="b1")
+    p.add_argument("--num-classes", type=int, default=124)
+    p.add_argument("--keep-ratio", type=float, default=None)
+    p.add_argument("--size", type=_size, default=None, help="HxW (default: the profile's, or 480x864)")
+    p.add_argument("--iters", type=int, default=None)
+    p.add_argument("--warmup", type=int, default=None)
+    p.add_argument("--protocol", action="append", choices=("cached", "clip"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    track = sub.add_parser("track", help="MLflow tools").add_subparsers(dest="action", required=True)
+    p = track.add_parser("sync", help="re-log results files into MLflow (after an outage)")
+    p.add_argument("--profile", default="demo")
+    p.add_argument("--results", default="results")
+    p.set_defaults(func=cmd_track_sync)
+
+    p = sub.add_parser("config", help="print the resolved config of a run (and its hash)")
+    _run_args(p)
+    p.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from mrcfa.config import ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as e:
+        print(f"error: config: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""`mrcfa bench`: speed, memory, parameters and FLOPs of a model, batch 1.
+
+Two named protocols:
+- `cached` (the paper's): reference frames' features are already in memory; the cost of one new frame
+  (its backbone, decoder and reference share, plus the cross-frame part) — `StreamingPredictor.step`;
+- `clip` (the released `tools/benchmark.py`): a whole clip forward, every frame through the backbone.
+Both include resizing the logits to the input and the argmax, and synchronise the device around each
+call. Peak memory: the CUDA allocator's peak; on CPU the peak RSS of a fresh process per protocol.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import platform
+import resource
+import sys
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from mrcfa.config import ModelConfig
+from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
+from mrcfa.models.streaming import StreamingPredictor
+
+PROTOCOLS = ("cached", "clip")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _postprocess(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(logits, size, mode="bilinear", align_corners=False).argmax(1)
+
+
+def _runner(model: Segmenter, protocol: str, size: tuple[int, int], device: torch.device, seed: int = 0):
+    """A callable doing one timed unit of work (one new frame, or one clip)."""
+    gen = torch.Generator().manual_seed(seed)
+    h, w = size
+    offsets = model.cfg.ref_offsets or ()
+    if protocol == "clip":
+        clip = torch.randn(1, model.cfg.num_frames, 3, h, w, generator=gen).to(device)
+        return lambda: _postprocess(model(clip).logits, size)
+    predictor = StreamingPredictor(model)
+    frame = torch.randn(1, 3, h, w, generator=gen).to(device)
+    horizon = predictor.horizon
+    for _ in range(horizon):  # fill the cache so every timed frame has all its references
+        predictor.step(frame, refs=[])
+
+    def step() -> torch.Tensor:
+        i = predictor.index
+        return _postprocess(predictor.step(frame, refs=[i + o for o in offsets] if offsets else None), size)
+
+    return step
+
+
+@torch.inference_mode()
+def measure(cfg: ModelConfig, protocol: str, size: tuple[int, int], iters: int, warmup: int,
+            device: torch.device, threads: int | None = None) -> dict[str, Any]:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = build_model(cfg).to(device).eval()
+    run = _runner(model, protocol, size, device)
+    with FlopCounterMode(display=False) as counter:
+        run()
+    for _ in range(warmup):
+        run()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    _sync(device)
+    elapsed = 0.0
+    for _ in range(iters):
+        t = time.perf_counter()
+        run()
+        _sync(device)
+        elapsed += time.perf_counter() - t
+    if device.type == "cuda":
+        memory_mb = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return {"fps": iters / elapsed, "memory_mb": memory_mb, "flops": counter.get_total_flops()}
+
+
+def _child(queue: Any, args: tuple) -> None:
+    try:
+        queue.put(("ok", measure(*args)))
+    except BaseException as e:  # report to the parent instead of dying silently
+        queue.put(("error", f"{type(e).__name__}: {e}"))
+
+
+def measure_fresh(*args: Any) -> dict[str, Any]:
+    """`measure` in a fresh process, so that the CPU's peak RSS belongs to this protocol alone."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue, args))
+    proc.start()
+    status, payload = queue.get()
+    proc.join()
+    if status != "ok":
+        raise RuntimeError(f"benchmark process failed: {payload}")
+    return payload
+
+
+def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: int,
+              device: torch.device | None = None, threads: int | None = None,
+              protocols: tuple[str, ...] = PROTOCOLS) -> dict[str, Any]:
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    result: dict[str, Any] = {"size": list(size), "iters": iters, "warmup": warmup, "batch": 1}
+    for protocol in protocols:
+        args = (cfg, protocol, size, iters, warmup, device, threads)
+        m = measure(*args) if device.type == "cuda" else measure_fresh(*args)
+        result[f"fps_{protocol}"] = m["fps"]
+        result[f"memory_mb_{protocol}"] = m["memory_mb"]
+        result[f"flops_{protocol}"] = m["flops"]
+    primary = protocols[0]
+    result["memory_mb"] = result[f"memory_mb_{primary}"]
+    result["flops"] = result[f"flops_{primary}"]
+    result |= {f"params_{k}": v for k, v in count_parameters(build_model(cfg)).items()}
+    result["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    result["threads"] = torch.get_num_threads() if threads is None else threads
+    result["versions"] = {"torch": torch.__version__, "python": sys.version.split()[0]}
+    return result

@@ -1,0 +1,110 @@
+"""`mrcfa evaluate`: whole-video streaming inference over a split, scored as the official scripts do.
+
+Every frame of every video is predicted once, in order, with each frame's features computed once
+(`StreamingPredictor`); logits are resized to the network input and then to the original size, as the
+released segmentor does. Memory stays bounded by the reference window: predictions are scored as they
+come (confusion matrix + running video-consistency windows) and written out only if asked.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm import tqdm
+
+from mrcfa.config import RunConfig
+from mrcfa.data.vspw import VSPWVideo, list_videos
+from mrcfa.engine.datasets import test_transform
+from mrcfa.engine.io import atomic_write, write_json
+from mrcfa.engine.paths import RunPaths
+from mrcfa.metrics import ConfusionMatrix, VideoConsistency
+from mrcfa.models.mit import load_state_strict, read_state_dict
+from mrcfa.models.segmenter import Segmenter, build_model
+from mrcfa.models.streaming import StreamingPredictor
+
+
+def load_trained(cfg: RunConfig, weights: str | Path, device: torch.device) -> Segmenter:
+    model = build_model(cfg.model)
+    load_state_strict(model, read_state_dict(weights), str(weights))
+    return model.to(device).eval()
+
+
+def to_prediction(logits: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:
+    """1×K×h×w logits -> H×W uint8 labels at the original resolution."""
+    x = F.interpolate(logits, input_size, mode="bilinear", align_corners=False)
+    if tuple(original_size) != tuple(input_size):
+        x = F.interpolate(x, original_size, mode="bilinear", align_corners=False)
+    return x.argmax(1)[0].to(torch.uint8).cpu().numpy()
+
+
+def save_png(path: Path, labels: np.ndarray) -> None:
+    atomic_write(path, lambda p: Image.fromarray(labels).save(p, format="PNG"))
+
+
+def sample_frames(num_frames: int) -> list[int]:
+    """Frames kept for the Fig. 3 strip: three late frames of a video, three apart."""
+    return sorted({max(0, num_frames - 1 - 3 * k) for k in range(3)})
+
+
+def evaluate(cfg: RunConfig, weights: str | Path, paths: RunPaths, *, split: str = "val",
+             device: torch.device | None = None, pred_dir: Path | None = None, sample_videos: int = 2,
+             progress: bool = True) -> dict[str, Any]:
+    if cfg.data.layout != "vspw":
+        raise NotImplementedError("evaluation of the Cityscapes layout (annotated frames only) is not built yet; "
+                                  "see the issue tracker")
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_trained(cfg, weights, device)
+    predictor = StreamingPredictor(model)
+    transform = test_transform(cfg)
+    cm = ConfusionMatrix(cfg.model.num_classes)
+    vc = VideoConsistency()
+    videos = list_videos(cfg.data.root, split)
+    total = 0
+    bar = tqdm(videos, desc=f"eval {cfg.run}", disable=not progress, mininterval=2.0, file=sys.stderr)
+    with torch.inference_mode():
+        for v_index, name in enumerate(bar):
+            video = VSPWVideo(cfg.data.root, name, transform)
+            predictor.reset()
+            vc.start_video(len(video))
+            keep = set(sample_frames(len(video))) if v_index < sample_videos else set()
+            for i in range(len(video)):
+                x, label, stem = video.frame(i)
+                logits = predictor.step(x[None].to(device))
+                pred = to_prediction(logits, tuple(x.shape[-2:]), video.original_size)
+                if label is None:
+                    raise FileNotFoundError(f"{cfg.data.root}: video {name} frame {stem} has no mask in split {split}")
+                cm.update(pred, label)
+                vc.update(pred, label)
+                if pred_dir is not None:
+                    save_png(pred_dir / name / f"{stem}.png", pred)
+                if i in keep:
+                    save_png(paths.samples / name / f"{stem}.png", pred)
+            vc.end_video()
+            total += len(video)
+    return {
+        "run": cfg.run, "seed": None, "profile": cfg.profile, "dataset": cfg.data.dataset,
+        "config_hash": cfg.hash(), "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(), **vc.result(),
+        "per_class_iou": [None if np.isnan(v) else v for v in cm.per_class_iou()],
+        "num_frames": total, "num_videos": len(videos),
+    }
+
+
+def write_metrics(result: dict[str, Any], seed: int, paths: RunPaths, cfg: RunConfig, track: bool,
+                  tags: dict[str, str] | None = None) -> None:
+    result["seed"] = seed
+    write_json(paths.metrics, result)
+    if track:
+        from mrcfa.engine.train import open_tracker
+
+        tracker = open_tracker(cfg, seed, tags=tags)
+        scalars = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16") if result.get(k) is not None
+                   and not np.isnan(result[k])}
+        tracker.log_metrics(scalars)
+        tracker.log_artifact(paths.metrics)
+        tracker.close()

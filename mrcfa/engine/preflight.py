@@ -1,0 +1,57 @@
+"""Checks before any compute is spent: data layout (fast check), weights and their checksum, device, disk."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import torch
+
+from mrcfa.config import RunConfig
+from mrcfa.data.check import check_dataset
+
+
+class PreflightError(RuntimeError):
+    pass
+
+
+def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_problems(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> list[str]:
+    num_classes = cfg.model.num_classes if cfg.data.layout == "cityscapes" else None
+    problems = check_dataset(cfg.data.root, cfg.data.layout, cfg.model.ref_offsets or (), splits,
+                             fast=True, num_classes=num_classes)
+    return [str(p) for p in problems]
+
+
+def preflight(cfg: RunConfig, device: torch.device, work: Path, splits: tuple[str, ...] = ("train", "val"),
+              min_free_gb: float = 1.0) -> dict[str, str]:
+    """Raise PreflightError listing everything wrong; return facts worth recording (weights checksum…)."""
+    errors = data_problems(cfg, splits)
+    if len(errors) > 20:
+        errors = errors[:20] + [f"… and {len(errors) - 20} more (run `mrcfa data check {cfg.data.root}`)"]
+    facts = {"device": str(device)}
+    if cfg.model.pretrained:
+        path = Path(cfg.model.pretrained)
+        if not path.is_file():
+            errors.append(f"{path}: ImageNet MiT weights not found; download SegFormer's {path.name} "
+                          f"(NVlabs/SegFormer release) and put it there, then `mrcfa weights check "
+                          f"--arch mit_{cfg.model.backbone} {path}`")
+        else:
+            facts["pretrained_sha256"] = sha256(path)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        errors.append("CUDA was requested but torch sees no GPU")
+    work.mkdir(parents=True, exist_ok=True)
+    free_gb = shutil.disk_usage(work).free / 2**30
+    if free_gb < min_free_gb:
+        errors.append(f"{work}: only {free_gb:.1f} GiB free, need {min_free_gb} GiB for checkpoints")
+    if errors:
+        raise PreflightError("preflight failed:\n  " + "\n  ".join(errors))
+    return facts

@@ -1,0 +1,227 @@
+"""The shared model: shapes for every switch, gradients through STM, streaming, parameter counts, checkpoints."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mrcfa.config import ConfigError, ModelConfig, _build
+from mrcfa.models.checkpoints import check_weights, load_released_mrcfa
+from mrcfa.models.loss import clip_loss
+from mrcfa.models.mit import CheckpointMismatch, MiT, load_imagenet_weights
+from mrcfa.models.segmenter import build_model, count_parameters
+from mrcfa.models.stm import select_tokens
+from mrcfa.models.streaming import StreamingPredictor
+from mrcfa.models.temporal_head import ReferenceState
+
+FIXTURES = Path(__file__).parent / "fixtures" / "official-keys"
+TINY = {"width_div": 8, "depth_cap": 1, "embed_dim": 16, "num_classes": 5}
+
+
+def cfg(**fields) -> ModelConfig:
+    return _build(ModelConfig, {**TINY, **fields}, "model.")
+
+
+def clip(t: int, h: int = 64, w: int = 96, b: int = 2, seed: int = 0) -> torch.Tensor:
+    return torch.randn(b, t, 3, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize(
+    "arch,scales,sar,maa,offsets,backbone",
+    [("mrcfa", L, s, m, o, bb) for L, s, m, o, bb in itertools.product(
+        (1, 2, 3, 4), (True, False), (True, False), ((-3,), (-9, -6, -3)), ("b0", "b1"))
+     if not (bb == "b0" and len(o) == 1)]
+    + [("feature_pyramid", L, None, None, (-6, -3), "b1") for L in (1, 3, 4)],
+)
+def test_output_shapes_for_every_switch(arch, scales, sar, maa, offsets, backbone):
+    model = build_model(cfg(arch=arch, backbone=backbone, num_scales=scales, sar=sar, maa=maa,
+                            ref_offsets=list(offsets))).train()
+    t = len(offsets) + 1
+    out = model(clip(t))
+    assert out.logits.shape == (2, 5, 16, 24)
+    assert out.frame_logits.shape == (2, t, 5, 16, 24)
+    assert out.aux_logits.shape == (2, t - 1, 5, 16, 24)
+    model.eval()
+    with torch.no_grad():
+        assert model(clip(t)).aux_logits is None
+
+
+def test_segformer_and_single_frame_inputs():
+    seg = build_model(cfg(arch="segformer")).eval()
+    with torch.no_grad():
+        out = seg(clip(1))
+    assert out.logits.shape == (2, 5, 16, 24) and out.aux_logits is None
+    mrcfa = build_model(cfg()).eval()
+    with torch.no_grad():  # one frame: the released test policy answers with the SegFormer branch
+        single = mrcfa(clip(1))
+    assert torch.equal(single.logits, single.frame_logits[:, -1])
+    with pytest.raises(ValueError, match="expects 4"):
+        mrcfa(clip(3))
+    with pytest.raises(ValueError, match="multiples of 32"):
+        mrcfa(clip(4, h=48))
+
+
+def test_gradients_flow_through_kept_tokens_not_the_selection():
+    torch.manual_seed(0)
+    model = build_model(cfg(keep_ratio=0.5)).train()
+    out = model(clip(4))
+    labels = torch.randint(0, 5, (2, 4, 64, 96))
+    clip_loss(out, labels, torch.ones(2, 4, dtype=torch.bool))["loss"].backward()
+    head = model.temporal
+    for name, module in [("backbone", model.backbone.patch_embed.proj), ("query", head.query["stage3"]),
+                         ("key", head.key["stage2"]), ("sar", head.affinity.sar["stage4"][0]),
+                         ("maa", head.affinity.maa["stage2"][0])]:
+        assert module.weight.grad is not None and module.weight.grad.abs().sum() > 0, name
+
+    # Keys of reference tokens that STM dropped get exactly zero gradient; kept ones do not.
+    head.eval()
+    stages = [torch.randn(1, c, 64 // s, 96 // s) for c, s in zip(model.backbone.out_channels, (4, 8, 16, 32))]
+    fused = torch.randn(1, 16, 16, 24)
+    refs = head.reference_state(stages, fused)
+    keys = {s: k.detach().requires_grad_(True) for s, k in refs.keys.items()}
+    state = ReferenceState(keys={s: k[None] for s, k in keys.items()}, values=refs.values[None].detach())
+    logits, _ = head.attend(stages, fused, state)
+    logits.sum().backward()
+    deep = torch.einsum("bnc,brkc->brnk", head.query["stage4"](stages[3].flatten(2).transpose(1, 2)),
+                        state.keys[4].detach())
+    kept = select_tokens(deep, 0.5, 5)[0, 0]
+    assert kept.numel() == 3  # int(6 tokens × 0.5)
+    grad = keys[3].grad[0].abs().sum(-1)
+    dropped = sorted(set(range(6)) - set(kept.tolist()))
+    assert torch.all(grad[kept] > 0) and torch.all(grad[dropped] == 0)
+
+
+def test_stm_selection_rules():
+    aff = torch.randn(2, 3, 40, 20)
+    idx = select_tokens(aff, 0.5, 5)
+    assert idx.shape == (2, 3, 10) and idx.grad_fn is None
+    assert torch.all(idx[..., 1:] > idx[..., :-1])  # raster order, as the released boolean-mask gather
+    importance = aff.topk(5, dim=2).values.sum(2)
+    expected = importance.topk(10, dim=-1).indices.sort(-1).values
+    assert torch.equal(idx, expected)
+    assert torch.equal(select_tokens(aff, 1.0, 5)[0, 0], torch.arange(20))  # p = 1 keeps every token
+    assert select_tokens(aff, 0.01, 5).shape[-1] == 1  # at least one token
+
+
+def test_streaming_equals_whole_clip_forward():
+    torch.manual_seed(1)
+    model = build_model(cfg(ref_offsets=[-3, -1])).eval()
+    video = clip(8, b=1, seed=3)[0]
+    predictor = StreamingPredictor(model)
+    with torch.no_grad():
+        streamed = [predictor.step(video[i : i + 1]) for i in range(8)]
+        for i in range(3, 8):
+            whole = model(video[[i - 3, i - 1, i]][None]).logits
+            torch.testing.assert_close(streamed[i], whole, atol=1e-5, rtol=1e-5)
+        # First frames follow the test-time policy: frame 0 alone, frames 1-2 squeezed references.
+        torch.testing.assert_close(streamed[0], model(video[None, :1]).logits, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(streamed[2], model(video[None, [0, 1, 2]]).logits, atol=1e-5, rtol=1e-5)
+    assert sorted(predictor.cache) == [5, 6, 7]  # bounded by the reference horizon
+
+
+def test_same_seed_same_outputs():
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        model = build_model(cfg()).train()
+        torch.manual_seed(8)
+        outs.append(model(clip(4)).logits)
+    assert torch.equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("backbone,paper_mrcfa,segformer", [
+    ("b0", 5.2, 3.75), ("b1", 16.2, 13.71), ("b2", 27.3, 24.75), ("b5", 84.5, 82.00)])
+def test_parameter_counts_match_table5(backbone, paper_mrcfa, segformer):
+    p = 0.8 if backbone == "b0" else 0.5
+    mrcfa = count_parameters(build_model(_build(ModelConfig, {"backbone": backbone, "keep_ratio": p}, "m.")))
+    assert round(mrcfa["inference"] / 1e6, 1) == paper_mrcfa
+    assert mrcfa["total"] - mrcfa["inference"] == 3 * (256 * 124 + 124)  # three auxiliary classifiers
+    seg = count_parameters(build_model(_build(ModelConfig, {"arch": "segformer", "backbone": backbone}, "m.")))
+    assert round(seg["inference"] / 1e6, 2) == segformer
+
+
+def test_sar_maa_parameters_follow_the_released_variants():
+    def hpn(backbone: str) -> int:
+        model = build_model(_build(ModelConfig, {"backbone": backbone}, "m."))
+        return sum(p.numel() for p in model.temporal.affinity.parameters())
+
+    assert hpn("b1") == 271 and hpn("b0") == 92 and hpn("b2") == 92
+
+
+def _fixture_state(name: str) -> tuple[dict, dict[str, torch.Tensor]]:
+    spec = json.loads((FIXTURES / f"{name}.json").read_text())
+    gen = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(shape, generator=gen) if shape else torch.tensor(0) for k, shape in spec["keys"].items()}
+    return spec, state
+
+
+@pytest.mark.parametrize("name", ["mit_b0", "mit_b1", "mit_b2", "mrcfa_b0", "mrcfa_b1", "mrcfa_b2"])
+def test_released_checkpoint_layouts_load_completely(name, tmp_path):
+    spec, state = _fixture_state(name)
+    path = tmp_path / f"{name}.pth"
+    torch.save({"state_dict": state, "meta": {"mmcv_version": "1.3.0"}} if name.startswith("mrcfa") else state, path)
+    report = check_weights(name, path)
+    assert report.ok, (report.missing, report.unexpected, report.mismatched)
+    backbone = name.split("_")[1]
+    if name.startswith("mit"):
+        model = MiT(_build(ModelConfig, {"backbone": backbone}, "m."))
+        assert load_imagenet_weights(model, path) == len(state) - 2  # ImageNet classifier dropped
+        key = "backbone.block1.0.attn.q.weight"[len("backbone."):]
+        assert torch.equal(model.stages[0].blocks[0].attn.q.weight, state[key])
+    else:
+        model = build_model(_build(ModelConfig, {"backbone": backbone}, "m."))
+        load_released_mrcfa(model, path)
+        assert torch.equal(model.temporal.query["stage2"].weight, state["decode_head.hypercorre_module.q1.weight"])
+        assert torch.equal(model.temporal.classifier[1].weight, state["decode_head.deco4.smalldecoder.1.weight"])
+        sar = state["decode_head.hypercorre_module.hpn.encoder_layer2.0.conv2.weight"]
+        assert torch.equal(model.temporal.affinity.sar["stage2"][0].weight, sar)
+
+
+def test_wrong_architecture_is_refused_with_the_keys(tmp_path):
+    _, state = _fixture_state("mrcfa_b1")
+    path = tmp_path / "b1.pth"
+    torch.save({"state_dict": state}, path)
+    report = check_weights("mrcfa_b0", path)
+    assert not report.ok and report.mismatched and any("patch_embed" in k for k in report.mismatched)
+    model = build_model(_build(ModelConfig, {"backbone": "b0"}, "m."))
+    with pytest.raises(CheckpointMismatch, match="wrong shape"):
+        load_released_mrcfa(model, path)
+    partial = {k: v for k, v in state.items() if not k.startswith("decode_head.sr")}
+    torch.save({"state_dict": partial}, path)
+    assert check_weights("mrcfa_b1", path).missing == ["temporal.key_down.stage2.bias", "temporal.key_down.stage2.weight",
+                                                       "temporal.key_down.stage3.bias", "temporal.key_down.stage3.weight",
+                                                       "temporal.value_down.bias", "temporal.value_down.weight"]
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointMismatch, match="cannot be read"):
+        check_weights("mrcfa_b1", tmp_path / "junk.pth")
+
+
+def test_weights_check_cli_exit_codes(tmp_path):
+    _, state = _fixture_state("mit_b0")
+    good = tmp_path / "mit_b0.pth"
+    torch.save(state, good)
+    run = [sys.executable, "-m", "mrcfa", "weights", "check", "--json", "--arch"]
+    ok = subprocess.run(run + ["mit_b0", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {"loaded": 176, "missing": [], "unexpected": [], "mismatched": []}
+    bad = subprocess.run(run + ["mit_b1", str(good)], capture_output=True, text=True)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["mismatched"]
+
+
+@pytest.mark.parametrize("fields,field", [
+    ({"keep_ratio": 0.0}, "model.keep_ratio"), ({"num_scales": 5}, "model.num_scales"),
+    ({"ref_offsets": [-3, -6]}, "model.ref_offsets"), ({"ref_offsets": [2]}, "model.ref_offsets"),
+    ({"arch": "segformer", "ref_offsets": [-3]}, "model.ref_offsets"), ({"backbone": "b9"}, "model.backbone"),
+    ({"arch": "feature_pyramid", "sar": True}, "model.sar"), ({"width_div": 3}, "model.width_div"),
+    ({"keep_ratio": "half"}, "model.keep_ratio"), ({"colour": 1}, "model.colour"),
+])
+def test_invalid_configs_name_the_field(fields, field):
+    with pytest.raises(ConfigError, match="^" + re.escape(field) + ":"):
+        _build(ModelConfig, fields, "model.")

@@ -1,0 +1,329 @@
+"""mrcfa.tracking against real MLflow 3 stores: SQLite files in tmp_path and a loopback server."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mrcfa import tracking
+from mrcfa.tracking import Tracker, ensure_store, flatten, git_state, sync_results, tracking_uri
+
+mlflow = pytest.importorskip("mlflow")
+from mlflow import MlflowClient  # noqa: E402
+
+MLFLOW_BIN = Path(sys.executable).with_name("mlflow")
+PARAMS = {
+    "model": {"arch": "mrcfa", "backbone": "b1", "ref_offsets": [-6, -3]},
+    "train": {"iters": 5},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd, check=True, capture_output=True, text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty store made once by ensure_store; tests copy it (migrations cost ~2 s)."""
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    ensure_store(f"sqlite:///{db}")
+    assert db.is_file()
+    return db
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, template_db: Path):
+    """A loopback ``mlflow server``; started at module start so its boot overlaps other tests."""
+    root = tmp_path_factory.mktemp("server")
+    shutil.copy(template_db, root / "server.db")
+    port = _free_port()
+    # MLflow 3 servers also boot a job runner with ~7 huey consumer processes; we need none.
+    env = {
+        **os.environ,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen(
+        [
+            str(MLFLOW_BIN), "server", "--workers", "1", "--host", "127.0.0.1", "--port", str(port),
+            "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+            "--artifacts-destination", str(root / "artifacts"),
+        ],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def wait_ready(timeout: float = 90.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (root / "server.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError((root / "server.log").read_text()[-3000:])
+
+    yield wait_ready
+    os.killpg(proc.pid, signal.SIGTERM)  # the CLI, uvicorn and its worker share a session
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log.close()
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    if any(item.name == "test_server_round_trip" for item in request.session.items):
+        request.getfixturevalue("server")  # boot it now so its ~10-20 s overlap the other tests
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # tmp_path: no outer repo
+    monkeypatch.chdir(tmp_path)
+    tracking._FAILED.clear()
+
+
+def test_flatten_and_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert flatten({"a": {"b": {"c": 1}}, "x": [1, 2], "s": "v", "n": None, "f": 0.5, "e": {}}) == {
+        "a.b.c": "1", "x": "[1, 2]", "s": "v", "n": "null", "f": "0.5", "e": "{}",
+    }
+    assert tracking_uri() == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    assert tracking_uri() == "http://127.0.0.1:1"
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+
+
+def test_git_state(tmp_path: Path) -> None:
+    assert git_state(tmp_path) == {"commit": None, "dirty": None}  # not a repository
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "f.txt").write_text("1")
+    _git(tmp_path, "add", "f.txt")
+    _git(tmp_path, "commit", "-qm", "init")
+    state = git_state(tmp_path)
+    assert state == {"commit": _git(tmp_path, "rev-parse", "HEAD"), "dirty": False}
+    (tmp_path / "f.txt").write_text("2")
+    assert git_state(tmp_path)["dirty"] is True
+
+
+def test_sqlite_round_trip_and_resume(tmp_path: Path, template_db: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(template_db, tmp_path / "mlflow.db")
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "f.txt").write_text("1")
+    _git(tmp_path, "add", "f.txt")
+    _git(tmp_path, "commit", "-qm", "init")
+    commit = _git(tmp_path, "rev-parse", "HEAD")
+    art = tmp_path / "pred.txt"
+    art.write_text("hello")
+
+    # Default store: sqlite mlflow.db in the cwd (project root), artifacts in mlartifacts/.
+    with Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0, params=PARAMS,
+                 tags={"device": "cpu", "tables": "table2"}) as t:
+        assert t.enabled and t.run_id
+        for it in range(5):
+            t.log_metrics({"loss": 1.0 / (it + 1), "lr": 0.1}, step=it * 10)
+        t.log_artifact(art, "preds")
+        run_id = t.run_id
+    assert not (tmp_path / "mlruns").exists()
+
+    c = MlflowClient(tracking_uri=tracking_uri())
+    exp = c.get_experiment_by_name("mrcfa-vspw-demo")
+    assert exp.artifact_location == (tmp_path / "mlartifacts" / exp.name).resolve().as_uri()
+    run = c.get_run(run_id)
+    assert run.info.run_name == "mrcfa_b1-seed0" and run.info.status == "FINISHED"
+    assert run.data.params["model.ref_offsets"] == "[-6, -3]"
+    assert run.data.params["train.iters"] == "5"
+    tags = run.data.tags
+    assert tags["mlflow.source.git.commit"] == commit and tags["mrcfa.git_dirty"] == "true"
+    assert tags["mrcfa.seed"] == "0" and tags["mrcfa.profile"] == "demo"
+    assert tags["mrcfa.device"] == "cpu" and tags["mrcfa.tables"] == "table2"
+    assert len(tags["mrcfa.config_hash"]) == 12
+    hist = c.get_metric_history(run_id, "loss")
+    assert [(m.step, m.value) for m in sorted(hist, key=lambda m: m.step)] == [
+        (it * 10, 1.0 / (it + 1)) for it in range(5)
+    ]
+    assert [f.path for f in c.list_artifacts(run_id, "preds")] == ["preds/pred.txt"]
+    assert (tmp_path / "mlartifacts" / exp.name / run_id / "artifacts/preds/pred.txt").is_file()
+
+    # A later job of the same run+seed continues that run; equal params are fine, changed ones
+    # keep their first value (MLflow forbids changing) and are reported.
+    changed = {**PARAMS, "train": {"iters": 7}, "eval": {"clip": 4}}
+    t2 = Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0, params=changed)
+    assert t2.run_id == run_id and c.get_run(run_id).info.status == "RUNNING"
+    t2.log_metrics({"mIoU": 40.5})
+    with pytest.raises(ValueError):
+        t2.log_metrics({"mIoU": "not a number"})  # argument errors are the caller's bug
+    t2.close()
+    run = c.get_run(run_id)
+    assert run.data.params["train.iters"] == "5" and run.data.params["eval.clip"] == "4"
+    assert run.data.tags["mrcfa.params_changed"] == "train.iters"
+    assert run.data.metrics["mIoU"] == 40.5 and run.info.status == "FINISHED"
+    assert len(c.search_runs([exp.experiment_id])) == 1
+    assert "train.iters" in capsys.readouterr().err
+
+    # An explicit run id (from a checkpoint) wins; an exception inside marks the run FAILED.
+    with pytest.raises(RuntimeError):
+        with Tracker(dataset="vspw", profile="demo", run="other", seed=3, run_id=run_id) as t3:
+            assert t3.run_id == run_id
+            raise RuntimeError("boom")
+    assert c.get_run(run_id).info.status == "FAILED"
+    assert len(c.search_runs([exp.experiment_id])) == 1
+
+
+def test_retry_waits_out_a_locked_sqlite_database(tmp_path: Path) -> None:
+    holder = sqlite3.connect(tmp_path / "x.db", isolation_level=None, check_same_thread=False)
+    holder.execute("create table t (v int)")
+    holder.execute("begin exclusive")
+    threading.Timer(0.5, holder.execute, args=("commit",)).start()
+    writer = sqlite3.connect(tmp_path / "x.db", timeout=0, isolation_level=None)
+    tracking._retry(writer.execute, "insert into t values (1)")  # locked first, then succeeds
+    assert writer.execute("select v from t").fetchall() == [(1,)]
+    with pytest.raises(sqlite3.OperationalError):
+        tracking._retry(writer.execute, "not sql")  # other errors are not retried
+
+
+def test_unreachable_server_warns_once(monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    uri = f"http://127.0.0.1:{_free_port()}"
+    start = time.monotonic()
+    t = Tracker(dataset="vspw", profile="demo", run="r", seed=0, params=PARAMS, uri=uri)
+    assert not t.enabled and t.run_id is None
+    t.log_metrics({"loss": 1.0}, step=1)
+    t.set_tags({"x": "y"})
+    t.log_artifact(__file__)
+    t.close("FAILED")
+    ensure_store(uri)
+    Tracker(dataset="vspw", profile="demo", run="r", seed=1, uri=uri).close()
+    assert sync_results(Path("results"), "demo", uri=uri) == 0
+    assert time.monotonic() - start < 20
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "WARNING" in err[0] and uri in err[0], err
+
+
+def _worker(uri: str, i: int) -> str:
+    with Tracker(dataset="vspw", profile="demo", run=f"r{i}", seed=i, params={"i": i},
+                 uri=uri) as t:
+        for step in range(10):
+            t.log_metrics({"loss": float(step + i), "acc": 0.5}, step=step)
+        return t.run_id
+
+
+def test_parallel_sqlite_jobs(tmp_path: Path) -> None:
+    # Worst case: 8 jobs race on a store that does not exist yet (no ensure_store first), so
+    # schema creation, experiment creation and run creation all contend.
+    uri = f"sqlite:///{tmp_path / 'par' / 'mlflow.db'}"
+    # fork (mlflow already imported, so 8 workers start fast on 2 cores) is safe: this process
+    # has never opened this database, so no SQLite connection to it is inherited.
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(8) as pool:
+        ids = pool.starmap(_worker, [(uri, i) for i in range(8)])
+    assert all(ids) and len(set(ids)) == 8
+    c = MlflowClient(tracking_uri=uri)
+    runs = c.search_runs([c.get_experiment_by_name("mrcfa-vspw-demo").experiment_id])
+    assert sorted(r.info.run_id for r in runs) == sorted(ids)
+    for r in runs:
+        i = int(r.data.tags["mrcfa.seed"])
+        assert r.info.status == "FINISHED" and r.data.params == {"i": str(i)}
+        hist = c.get_metric_history(r.info.run_id, "loss")
+        assert sorted(m.value for m in hist) == [float(s + i) for s in range(10)]
+
+
+def test_sync_results(tmp_path: Path, template_db: Path) -> None:
+    shutil.copy(template_db, tmp_path / "mlflow.db")
+    base = tmp_path / "results" / "demo" / "runs"
+    cases = [("mrcfa_b1", 0, None), ("mrcfa_b1", 1, None), ("seg", 0, "cityscapes")]
+    for run, seed, dataset in cases:
+        d = base / run / f"seed{seed}"
+        d.mkdir(parents=True)
+        m = {"mIoU": 40.0 + seed, "WIoU": 50.0, "mVC8": 80.0, "mVC16": 75.0, "n_clips": 6,
+             "note": "x"}
+        if dataset:
+            m["dataset"] = dataset
+        (d / "metrics.json").write_text(json.dumps(m))
+        (d / "history.csv").write_text("iter,loss,lr\n0,2.0,0.1\n10,1.5,0.09\n20,1.0,\n")
+        (d / "train.json").write_text(json.dumps({"train_time_s": 12.5, "iters": 20}))
+    (base / "mrcfa_b1" / "bench.json").write_text(json.dumps(
+        {"fps_cached": 30.0, "fps_clip": 10.0, "memory_mb": 512, "params_total": 1e6,
+         "params_inference": 9e5, "flops": 2e9, "device": "cpu"}))
+    (base / "empty" / "seed0").mkdir(parents=True)
+
+    # The live train job of mrcfa_b1 seed0 already created the run: sync must continue it.
+    live = Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0)
+    live.log_metrics({"loss": 2.0}, step=0)
+    live.close()
+
+    assert sync_results(tmp_path / "results", "demo") == 3
+    assert sync_results(tmp_path / "results", "demo") == 3  # idempotent
+    c = MlflowClient(tracking_uri=tracking_uri())
+    vspw = c.get_experiment_by_name("mrcfa-vspw-demo").experiment_id
+    runs = {r.info.run_name: r for r in c.search_runs([vspw])}
+    assert set(runs) == {"mrcfa_b1-seed0", "mrcfa_b1-seed1"}
+    assert runs["mrcfa_b1-seed0"].info.run_id == live.run_id
+    for seed in (0, 1):
+        r = runs[f"mrcfa_b1-seed{seed}"]
+        assert r.info.status == "FINISHED"
+        assert r.data.metrics["mIoU"] == 40.0 + seed and r.data.metrics["n_clips"] == 6
+        assert r.data.metrics["fps_clip"] == 10.0 and r.data.metrics["flops"] == 2e9
+        assert r.data.metrics["train_time_s"] == 12.5
+        loss = c.get_metric_history(r.info.run_id, "loss")
+        assert sorted((m.step, m.value) for m in loss) == [(0, 2.0), (10, 1.5), (20, 1.0)]
+        assert len(c.get_metric_history(r.info.run_id, "lr")) == 2
+    city = c.get_experiment_by_name("mrcfa-cityscapes-demo").experiment_id
+    (seg,) = c.search_runs([city])
+    assert seg.info.run_name == "seg-seed0" and "fps_clip" not in seg.data.metrics
+
+
+def test_server_round_trip(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    uri = server()
+    ensure_store(uri)
+    art = tmp_path / "curve.csv"
+    art.write_text("iter,loss\n0,1\n")
+    with Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0, params=PARAMS, uri=uri,
+                 tags={"device": "cpu"}) as t:
+        assert t.enabled, "server run failed"
+        t.log_metrics({"loss": 2.0}, step=0)
+        t.log_metrics({"loss": 1.0}, step=10)
+        t.log_artifact(art)
+    with Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0, params=PARAMS,
+                 uri=uri) as t2:
+        assert t2.run_id == t.run_id
+        t2.log_metrics({"mIoU": 41.0})
+    c = MlflowClient(tracking_uri=uri)
+    run = c.get_run(t.run_id)
+    assert run.info.status == "FINISHED" and run.data.params["model.backbone"] == "b1"
+    assert run.data.tags["mrcfa.device"] == "cpu" and run.data.metrics["mIoU"] == 41.0
+    loss = c.get_metric_history(t.run_id, "loss")
+    assert sorted((m.step, m.value) for m in loss) == [(0, 2.0), (10, 1.0)]
+    assert [f.path for f in c.list_artifacts(t.run_id)] == ["curve.csv"]
+    local = c.download_artifacts(t.run_id, "curve.csv", str(tmp_path / "dl"))
+    assert Path(local).read_text() == art.read_text()
+    exp = c.get_experiment_by_name("mrcfa-vspw-demo")
+    assert len(c.search_runs([exp.experiment_id])) == 1

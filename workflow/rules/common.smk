@@ -1,0 +1,61 @@
+# Shared by all rules: the registry read at parse time, the profile's resources, the command prefix.
+
+import os
+import sys
+
+from mrcfa.config import load_registry
+
+REGISTRY = load_registry(config["registry"])
+PROFILE = config["profile"]
+PROFILE_SPEC = REGISTRY.profile(PROFILE)
+SEEDS = REGISTRY.seeds(PROFILE)
+TABLES = [name for name, t in REGISTRY.tables.items() if t.get("kind") != "figure"]
+# Metrics that come from the benchmark job rather than the evaluation.
+BENCH_METRICS = {"fps", "memory_mb", "params_m"}
+
+# The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
+MRCFA = f"{sys.executable} -m mrcfa"
+ANALYSIS = f"{sys.executable} -m analysis"
+GPU = f"{sys.executable} workflow/scripts/with_gpu.py"
+# Tools that would phone home are told not to (no network at run time).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def res(step, key, default):
+    return PROFILE_SPEC.get("resources", {}).get(step, {}).get(key, default)
+
+
+def run_dataset(run):
+    return REGISTRY.runs[run].get("dataset", "vspw")
+
+
+def dataset_marker(dataset):
+    """The file that proves a dataset is ready: the synthetic generator's summary, or a passed check."""
+    spec = PROFILE_SPEC["datasets"][dataset]
+    if spec.get("source") == "synth":
+        return os.path.join(spec["root"], "synth.json")
+    return f"results/{PROFILE}/data/{dataset}.check.json"
+
+
+def run_dir(run, seed):
+    return f"results/{PROFILE}/runs/{run}/seed{seed}"
+
+
+def table_inputs(table):
+    spec = REGISTRY.tables[table]
+    runs = REGISTRY.table_runs(table)
+    files = [f"{run_dir(r, s)}/metrics.json" for r in runs for s in SEEDS]
+    if BENCH_METRICS & set(spec.get("metrics", [])):
+        files += [f"results/{PROFILE}/runs/{r}/bench.json" for r in runs]
+    return files
+
+
+def table_outputs(table):
+    base = f"results/{PROFILE}/tables/{table}"
+    return [f"{base}.{ext}" for ext in ("tex", "md", "csv")] + [f"{base}_vs_paper.{ext}" for ext in ("md", "csv")]
+
+
+def figure_outputs():
+    return [f"results/{PROFILE}/figures/figure3.png"]

@@ -1,0 +1,23 @@
+# Data: the synthetic benchmark is generated (demo, smoke); real datasets are checked (paper).
+
+
+rule synth:
+    output:
+        "data/{profile}/synth_{dataset}/synth.json",
+    log:
+        "results/{profile}/logs/synth_{dataset}.log",
+    threads: 1
+    shell:
+        "{MRCFA} synth --profile {wildcards.profile} --dataset {wildcards.dataset} --json > {log} 2>&1"
+
+
+rule data_check:
+    output:
+        "results/{profile}/data/{dataset}.check.json",
+    params:
+        root=lambda wc: REGISTRY.profile(wc.profile)["datasets"][wc.dataset]["root"],
+    log:
+        "results/{profile}/logs/data_check_{dataset}.log",
+    threads: 1
+    shell:
+        "{MRCFA} data check {params.root:q} --dataset {wildcards.dataset} --fast --json > {output} 2> {log}"

@@ -1,0 +1,45 @@
+# Tables, figures and the reproduction report, built by `analysis` from the results files (no torch).
+
+
+rule table:
+    input:
+        lambda wc: table_inputs(wc.table),
+    output:
+        report(f"results/{{profile}}/tables/{{table}}.md", caption="../report/table.rst", category="Tables",
+               labels={"table": "{table}", "file": "ours"}),
+        "results/{profile}/tables/{table}.tex",
+        "results/{profile}/tables/{table}.csv",
+        report(f"results/{{profile}}/tables/{{table}}_vs_paper.md", caption="../report/vs_paper.rst",
+               category="Tables", labels={"table": "{table}", "file": "versus the paper"}),
+        "results/{profile}/tables/{table}_vs_paper.csv",
+    wildcard_constraints:
+        table="table[1-6]",
+    log:
+        "results/{profile}/logs/tables/{table}.log",
+    threads: 1
+    shell:
+        "{ANALYSIS} tables --profile {wildcards.profile} --only {wildcards.table} > {log} 2>&1"
+
+
+rule figure3:
+    input:
+        [f"{run_dir(r, SEEDS[0])}/metrics.json" for r in REGISTRY.table_runs("figure3")],
+    output:
+        report(f"results/{PROFILE}/figures/figure3.png", caption="../report/figure3.rst", category="Figures"),
+    log:
+        f"results/{PROFILE}/logs/figures/figure3.log",
+    shell:
+        "{ANALYSIS} plots --profile {PROFILE} --only figure3 > {log} 2>&1"
+
+
+rule report:
+    input:
+        [table_outputs(t) for t in TABLES],
+        figure_outputs(),
+    output:
+        html=f"results/{PROFILE}/report.html",
+        md=f"results/{PROFILE}/report.md",
+    log:
+        f"results/{PROFILE}/logs/report.log",
+    shell:
+        "{ANALYSIS} plots --profile {PROFILE} > {log} 2>&1 && {ANALYSIS} report --profile {PROFILE} >> {log} 2>&1"

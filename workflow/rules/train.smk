@@ -1,0 +1,22 @@
+# Training: one job per (run, seed). Resumable state lives under work/, outside the declared outputs,
+# so a killed or timed-out job continues where it stopped when Snakemake (or SLURM) retries it.
+
+
+rule train:
+    input:
+        data=lambda wc: dataset_marker(run_dataset(wc.run)),
+    output:
+        model="results/{profile}/runs/{run}/seed{seed}/model.pt",
+        history="results/{profile}/runs/{run}/seed{seed}/history.csv",
+        summary="results/{profile}/runs/{run}/seed{seed}/train.json",
+    log:
+        "results/{profile}/logs/train/{run}-seed{seed}.log",
+    threads: res("train", "threads", 1)
+    resources:
+        gpu=res("train", "gpu", 0),
+        mem_mb=res("train", "mem_mb", 4000),
+        runtime=lambda wc, attempt: res("train", "runtime", 60) * attempt,
+    shell:
+        "OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
+        "{MRCFA} train --profile {wildcards.profile} --run {wildcards.run} --seed {wildcards.seed} "
+        "--threads {threads} --json > {log} 2>&1"
