@@ -125,6 +125,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
         params["num_classes"] = args.classes
     if args.size is not None:
         params["height"], params["width"] = args.size
+    knobs = params.pop("knobs", None)  # optional generator knobs (mrcfa.data.synth.Knobs fields)
+    if knobs:
+        from mrcfa.data.synth import Knobs
+
+        fields = set(Knobs.__dataclass_fields__)
+        unknown = sorted(set(knobs) - fields)
+        if unknown:
+            print(f"error: synth.knobs.{unknown[0]}: unknown knob (known: {', '.join(sorted(fields))})",
+                  file=sys.stderr)
+            return 2
+        params["knobs"] = Knobs(**{k: tuple(v) if isinstance(v, list) else v for k, v in knobs.items()})
     summary = write_synthetic(out, progress=not args.json, **params)
     _print(summary, args.json, f"wrote the synthetic benchmark to {out}: {json.dumps(summary)}")
     return 0
@@ -204,7 +215,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             fields["keep_ratio"] = args.keep_ratio
         model_cfg = _build(ModelConfig, fields, "model.")
         size, iters, warmup = args.size or (480, 864), args.iters or 20, 3 if args.warmup is None else args.warmup
-    protocols = tuple(args.protocol) if args.protocol else ("cached", "clip")
+    protocols = tuple(args.protocol) if args.protocol else (cfg.bench.protocols if args.run else ("cached", "clip"))
     result = benchmark(model_cfg, size=size, iters=iters, warmup=warmup, threads=args.threads, protocols=protocols)
     if args.run:
         from mrcfa.engine.io import write_json

@@ -118,6 +118,7 @@ class BenchConfig:
     size: tuple[int, int] = (480, 864)  # (h, w)
     iters: int = 200
     warmup: int = 5
+    protocols: tuple[str, ...] = ("cached", "clip")  # the first one gives the tables' FPS and memory
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,8 @@ def _validate_train(t: TrainConfig, p: str) -> TrainConfig:
 def _validate_bench(b: BenchConfig, p: str) -> BenchConfig:
     _check(all(x >= 32 and x % 32 == 0 for x in b.size), p + "size", "sides must be multiples of 32")
     _check(b.iters >= 1 and b.warmup >= 0, p + "iters", "iters must be >= 1 and warmup >= 0")
+    _check(len(b.protocols) >= 1 and set(b.protocols) <= {"cached", "clip"}, p + "protocols",
+           f"must be a non-empty list of 'cached' and 'clip', got {list(b.protocols)}")
     return b
 
 
@@ -377,7 +380,11 @@ class Registry:
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
-    path = Path(path) if path else EXPERIMENTS / "registry.yaml"
+    """The registry at `path`; by default the project's (./experiments, else the one beside this package)."""
+    if path is None:
+        local = Path.cwd() / "experiments" / "registry.yaml"
+        path = local if local.is_file() else EXPERIMENTS / "registry.yaml"
+    path = Path(path)
     data = _load_yaml(path)
     runs, tables = data.get("runs"), data.get("tables")
     if not isinstance(runs, dict) or not isinstance(tables, dict):

@@ -1,0 +1,125 @@
+"""Command line: `python -m analysis {tables,plots,report} --profile P [...]`.
+
+Partial results still produce every output (absent cells print `--`) and exit 0 with a warning
+naming the missing runs; `--strict` turns missing runs into exit status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+EXIT_MISSING = 3
+
+PLOT_NAMES = ("table1", "table2", "table3", "training", "figure3")
+
+EPILOG = """examples:
+  python -m analysis tables --profile demo --only table2
+  python -m analysis plots --profile demo --only table2 --only training
+  python -m analysis report --profile demo
+  python -m analysis tables --profile paper --from-mlflow sqlite:///mlflow.db --strict
+
+outputs: results/<profile>/tables/tableN{,_vs_paper}.{tex,md,csv},
+         results/<profile>/figures/*.{png,pdf}, results/<profile>/report.{html,md}"""
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    """--only accepts repeats and comma lists; order kept, duplicates dropped."""
+    if not values:
+        return None
+    return list(dict.fromkeys(v.strip() for item in values for v in item.split(",") if v.strip()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", required=True, help="profile name (experiments/profiles/<name>.yaml), e.g. demo")
+    common.add_argument("--results", default="results", help="results root holding <profile>/runs (default: results)")
+    common.add_argument("--registry", default="experiments/registry.yaml",
+                        help="experiment registry (default: experiments/registry.yaml)")
+    common.add_argument("--profiles-dir", default=None,
+                        help="directory of profile YAML files (default: <registry dir>/profiles)")
+    common.add_argument("--from-mlflow", metavar="URI", default=None,
+                        help="read metrics from this MLflow tracking URI instead of the results files "
+                             "(training curves and samples still come from the results tree)")
+    common.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="processes drawing figures (default: CPU count, at most 4; 1 draws in-process)")
+    common.add_argument("--strict", action="store_true",
+                        help=f"exit with status {EXIT_MISSING} if any run the outputs need is missing")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Regenerate the MRCFA paper's tables, plots and a reproduction report from results.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{tables,plots,report}")
+    t = sub.add_parser("tables", parents=[common], help="write LaTeX/Markdown/CSV tables and versus-the-paper twins",
+                       description="Write tableN.{tex,md,csv} and tableN_vs_paper.{tex,md,csv}.")
+    t.add_argument("--only", action="append", metavar="TABLE",
+                   help="only these tables (repeat or comma-separate), e.g. table2")
+    p = sub.add_parser("plots", parents=[common], help="write figures as PNG and PDF",
+                       description="Write figures: table1 (trend vs reference frames), table2 (trade-off vs p), "
+                                   "table3 (trend vs L), training (loss curves), figure3 (qualitative strip).")
+    p.add_argument("--only", action="append", metavar="PLOT", help=f"only these plots: {', '.join(PLOT_NAMES)}")
+    sub.add_parser("report", parents=[common], help="write report.html and report.md (and all tables and figures)",
+                   description="Write a self-contained HTML report and its Markdown twin, with every table and figure.")
+    return parser
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    only = _split(getattr(args, "only", None))
+
+    # Imported here so that `--help` and argument errors answer instantly.
+    from analysis.workspace import open_workspace
+
+    start = time.perf_counter()
+    try:
+        ws = open_workspace(args.profile, args.results, args.registry, args.profiles_dir, args.from_mlflow)
+    except FileNotFoundError as exc:
+        parser.error(str(exc))
+
+    if args.command == "tables":
+        valid = list(ws.registry.tables)
+        keys = only or valid
+    elif args.command == "plots":
+        valid = list(PLOT_NAMES)
+        keys = only or valid
+    else:
+        valid = keys = list(ws.registry.tables) + list(ws.registry.figures)
+    unknown = [k for k in keys if k not in valid]
+    if unknown:
+        parser.error(f"unknown name(s) for --only: {', '.join(unknown)}; choose from {', '.join(valid)}")
+
+    # Plots named after a table read that table's runs; 'training' reads every run's history.
+    needed = [k for k in keys if k in ws.registry.tables or k in ws.registry.figures]
+    missing = ws.missing(needed)
+    if missing:
+        _warn(f"{len(missing)} run(s) missing or incomplete for {', '.join(needed)}:")
+        for m in missing:
+            print(f"  - {m.describe()}", file=sys.stderr)
+        if args.strict:
+            print(f"error: --strict and {len(missing)} run(s) missing", file=sys.stderr)
+            return EXIT_MISSING
+
+    if args.command == "tables":
+        from analysis.tables import build_tables
+
+        written = build_tables(ws, keys)
+    elif args.command == "plots":
+        from analysis.plots import build_plots
+
+        written = [p for f in build_plots(ws, keys, args.jobs) for p in (f.png, f.pdf)]
+    else:
+        from analysis.report import build_report
+
+        paths = build_report(ws, args.jobs)
+        written = [paths.html, paths.markdown]
+    print(f"wrote {len(written)} file(s) under {ws.out_dir} in {time.perf_counter() - start:.1f} s")
+    return 0

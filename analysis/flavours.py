@@ -1,0 +1,146 @@
+"""A table as a grid of display strings, in one of three markups (LaTeX, Markdown, HTML).
+
+One code path decides what a table shows (values, ± std, bold, daggers, missing cells); each
+flavour only decides how that looks, so the three outputs cannot disagree.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from analysis.metrics import MetricDef, decimals_for, format_number, metric
+from analysis.table_model import Stat, Table
+
+MISSING = "--"
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
+
+
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    escape: Callable[[str], str]
+    bold: Callable[[str], str]
+    pm: Callable[[str, str], str]  # (mean, std) -> "mean ± std"
+    up: str
+    down: str
+    dagger: Callable[[str], str]
+    metric_name: Callable[[MetricDef], str]
+    signed: Callable[[str], str]  # "+0.3" / "-0.2" as the markup likes signs
+
+
+LATEX = Flavour(
+    name="latex",
+    escape=latex_escape,
+    bold=lambda s: rf"\textbf{{{s}}}",
+    pm=lambda m, s: rf"{m}{{\scriptsize$\pm${s}}}",
+    up=r"$\uparrow$",
+    down=r"$\downarrow$",
+    dagger=lambda s: rf"{s}$^\dagger$",
+    metric_name=lambda m: m.latex,
+    signed=lambda s: f"${s}$",
+)
+
+MARKDOWN = Flavour(
+    name="markdown",
+    escape=lambda s: s.replace("|", r"\|"),
+    bold=lambda s: f"**{s}**",
+    pm=lambda m, s: f"{m} ± {s}",
+    up="↑",
+    down="↓",
+    dagger=lambda s: f"{s}†",
+    metric_name=lambda m: m.text,
+    signed=lambda s: s,
+)
+
+HTML = Flavour(
+    name="html",
+    escape=html.escape,
+    bold=lambda s: f"<b>{s}</b>",
+    pm=lambda m, s: f"{m}<small>&nbsp;±&nbsp;{s}</small>",
+    up="↑",
+    down="↓",
+    dagger=lambda s: f"{s}<sup>†</sup>",
+    metric_name=lambda m: html.escape(m.text),
+    signed=lambda s: s.replace("-", "−"),
+)
+
+CITED_NOTE = "values cited from the paper (not run here)"
+
+
+def metric_header(m: str, fl: Flavour) -> str:
+    d = metric(m)
+    return f"{fl.metric_name(d)} {fl.up if d.higher_is_better else fl.down}"
+
+
+def stat_text(m: str, s: Stat | None, fl: Flavour, bold: bool = False) -> str:
+    if s is None or math.isnan(s.mean):
+        return MISSING
+    d = decimals_for(m, s.mean)
+    mean = format_number(m, s.mean, d)
+    mean = fl.bold(mean) if bold else mean
+    return fl.pm(mean, format_number(m, s.std, d)) if s.has_std else mean
+
+
+def number_text(m: str, v: float | None, fl: Flavour, signed: bool = False, like: float | None = None) -> str:
+    """`like`: print with the decimals of that value (a difference printed like the paper's number)."""
+    if v is None or math.isnan(v):
+        return MISSING
+    text = format_number(m, v, decimals_for(m, like) if like is not None else None)
+    if signed and float(text) != 0:
+        return fl.signed(f"+{text}" if v > 0 else text)
+    return text.lstrip("-") if float(text) == 0 else text  # no "-0.0"
+
+
+@dataclass(frozen=True)
+class Grid:
+    header: list[str]
+    rows: list[list[str]]
+    cited: list[bool]  # per row: cited from the paper
+
+
+def main_grid(table: Table, fl: Flavour) -> Grid:
+    """The paper's layout: descriptive cells, then one column per metric; best of our rows in bold."""
+    header = [fl.escape(c) for c in table.cells] + [metric_header(m, fl) for m in table.metrics]
+    best = {m: table.best_rows(m) for m in table.metrics}
+    rows: list[list[str]] = []
+    for i, r in enumerate(table.rows):
+        cells = [fl.escape(r.cells.get(c, "")) for c in table.cells]
+        if r.cited and cells:
+            # The dagger goes on the first non-empty descriptive cell (usually the method name).
+            j = next((k for k, c in enumerate(cells) if c), 0)
+            cells[j] = fl.dagger(cells[j] or fl.escape(r.label))
+        values = [stat_text(m, r.shown(m), fl, bold=i in best[m]) for m in table.metrics]
+        rows.append(cells + values)
+    return Grid(header, rows, [r.cited for r in table.rows])
+
+
+def vs_paper_grid(table: Table, fl: Flavour) -> Grid:
+    """Our rows only: label, then per metric ours / paper / ours - paper."""
+    header = [fl.escape("Row")]
+    parts = ("ours", "paper", r"$\Delta$") if fl is LATEX else ("ours", "paper", "Δ")
+    for m in table.metrics:
+        # LaTeX names the metric once in a spanning header row (see analysis.latex).
+        header += list(parts) if fl is LATEX else [f"{fl.metric_name(metric(m))} {p}" for p in parts]
+    rows = []
+    for r in table.rows:
+        if r.cited:
+            continue
+        row = [fl.escape(r.label)]
+        for m in table.metrics:
+            s = r.ours.get(m)
+            paper = r.paper.get(m)
+            diff = None if s is None or paper is None else s.mean - paper
+            row += [stat_text(m, s, fl), number_text(m, paper, fl), number_text(m, diff, fl, signed=True, like=paper)]
+        rows.append(row)
+    return Grid(header, rows, [False] * len(rows))

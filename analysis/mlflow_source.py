@@ -1,0 +1,77 @@
+"""The same `Results` as `analysis.results.load_results`, read from an MLflow tracking store.
+
+Experiments are named `mrcfa-<dataset>-<profile>`; each MLflow run carries tags `mrcfa.run`,
+`mrcfa.seed`, `mrcfa.profile` and metrics named as in the results files. mlflow is imported only
+here, and only when asked for, because importing it costs seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+
+from analysis.results import (
+    Results,
+    bench_records,
+    eval_records,
+    make_provenance,
+    make_values,
+)
+
+BENCH_KEYS = ("fps_cached", "memory_mb", "params_inference")
+
+
+def _mlflow_runs(uri: str, profile: str) -> list[Any]:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow  # lazy: heavy import, optional dependency of the analysis
+
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exps = [e for e in client.search_experiments(max_results=1000)
+            if e.name.startswith("mrcfa-") and e.name.endswith(f"-{profile}")]
+    runs: list[Any] = []
+    for exp in exps:
+        token = None
+        while True:
+            page = client.search_runs([exp.experiment_id], max_results=1000, page_token=token)
+            runs += [r for r in page if r.data.tags.get("mrcfa.profile", profile) == profile]
+            token = page.token
+            if not token:
+                break
+    # Oldest first, so that a rerun of the same (run, seed) replaces the earlier one below.
+    return sorted(runs, key=lambda r: (r.info.start_time or 0))
+
+
+def load_results_mlflow(uri: str, profile: str) -> Results:
+    per_seed: dict[tuple[str, int], dict[str, Any]] = {}
+    bench: dict[str, dict[str, Any]] = {}
+    hashes: dict[tuple[str, int], str | None] = {}
+    for r in _mlflow_runs(uri, profile):
+        tags, metrics = r.data.tags, r.data.metrics
+        run = tags.get("mrcfa.run")
+        if not run or tags.get("mrcfa.seed") is None:
+            continue
+        seed = int(tags["mrcfa.seed"])
+        if any(m in metrics for m in ("mIoU", "WIoU", "mVC8", "mVC16")):
+            per_seed[(run, seed)] = metrics
+            hashes[(run, seed)] = tags.get("mrcfa.config_hash") or r.data.params.get("config_hash")
+        if any(k in metrics for k in BENCH_KEYS):
+            bench[run] = {**bench.get(run, {}), **{k: metrics[k] for k in BENCH_KEYS if k in metrics}}
+    values: list[dict[str, Any]] = []
+    prov: list[dict[str, Any]] = []
+    for (run, seed), metrics in per_seed.items():
+        values += eval_records(run, seed, metrics)
+        prov.append({"run": run, "seed": seed, "kind": "metrics", "config_hash": hashes[(run, seed)],
+                     "detail": "mlflow"})
+    for run, b in bench.items():
+        values += bench_records(run, b.get("fps_cached"), b.get("memory_mb"), b.get("params_inference"))
+        prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": None, "detail": "mlflow"})
+    return Results(profile=profile, source=uri, values=make_values(values), provenance=make_provenance(prov),
+                   histories={})
+
+
+def merge_histories(results: Results, histories: dict[tuple[str, int], pd.DataFrame]) -> Results:
+    """Training curves live in the results tree; attach them to MLflow-loaded values."""
+    return Results(profile=results.profile, source=results.source, values=results.values,
+                   provenance=results.provenance, histories={**histories, **results.histories})

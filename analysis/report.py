@@ -1,0 +1,176 @@
+"""A self-contained reproduction report per profile: results/<profile>/report.html and report.md.
+
+Everything the page needs is inside it (inline CSS, figures as base64 data URIs), so it can be
+mailed or archived on its own. Runs not done yet are listed, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tabulate import tabulate
+
+from analysis import atomic
+from analysis.environment import Environment, collect
+from analysis.flavours import CITED_NOTE, HTML, Grid, main_grid, vs_paper_grid
+from analysis.plots import SavedFigure, build_plots
+from analysis.results import Missing
+from analysis.table_model import Table
+from analysis.tables import build_tables, markdown_table, markdown_vs_paper, tables_for
+from analysis.workspace import Workspace
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.9em}
+th,td{padding:.25em .6em;text-align:right;border-bottom:1px solid #e4e4e4}
+th{border-bottom:2px solid #888}td:first-child,th:first-child{text-align:left}
+tr.cited td{color:#666;font-style:italic}
+.missing{background:#fff4e5;border-left:4px solid #f0a020;padding:.5em 1em}
+.ok{background:#eef8ee;border-left:4px solid #3a3;padding:.5em 1em}
+figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.9em;color:#555}
+code{background:#f4f4f4;padding:0 .2em}.note{font-size:.85em;color:#555}
+"""
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    markdown: Path
+
+
+def html_grid(grid: Grid) -> str:
+    """Cells of `grid` are already HTML (the HTML flavour escapes and marks up)."""
+    head = "".join(f"<th>{h}</th>" for h in grid.header)
+    cited_attr = ' class="cited"'
+    body = "".join(
+        f"<tr{cited_attr if cited else ''}>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+        for row, cited in zip(grid.rows, grid.cited)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_plain(header: list[str], rows: list[list[object]]) -> str:
+    esc = [[html.escape(str(c)) for c in r] for r in rows]
+    return html_grid(Grid([html.escape(h) for h in header], esc, [False] * len(esc)))
+
+
+def missing_rows(missing: list[Missing]) -> list[list[str]]:
+    return [[m.run, "not run yet" if m.entirely else ", ".join(m.parts), ", ".join(m.used_by)] for m in missing]
+
+
+def provenance_rows(ws: Workspace) -> list[list[str]]:
+    """One row per run with results: seeds, config hash(es) over metrics/train/bench files, device."""
+    prov = ws.results.provenance
+    rows = []
+    for run in sorted(set(prov["run"])):
+        p = prov[prov["run"] == run]
+        seeds = sorted(int(s) for s in p["seed"].dropna().unique())
+        hashes = sorted({str(h) for h in p["config_hash"] if isinstance(h, str) and h})
+        device = "; ".join(sorted({str(d) for d in p.loc[p["kind"] == "bench", "detail"] if d}))
+        train = "; ".join(sorted({str(d) for d in p.loc[p["kind"] == "train", "detail"] if d}))
+        note = "config hash differs between files" if len(hashes) > 1 else ""
+        rows.append([run, ", ".join(map(str, seeds)) or "-", ", ".join(hashes) or "-", train or "-",
+                     device or "-", note])
+    return rows
+
+
+PROVENANCE_HEADER = ["run", "seeds", "config hash", "training", "bench device", "note"]
+MISSING_HEADER = ["run", "missing", "used by"]
+
+
+def _env_rows(env: Environment) -> list[list[str]]:
+    dirty = {None: "", True: " (uncommitted changes)", False: ""}[env.git_dirty]
+    rows = [["python", env.python], ["platform", env.platform], ["git commit", env.git_commit + dirty]]
+    return rows + [[k, v] for k, v in env.packages.items()]
+
+
+def render_html(ws: Workspace, tables: list[Table], figures: list[SavedFigure], env: Environment,
+                missing: list[Missing], generated: str) -> str:
+    name = html.escape(ws.profile.name)
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>MRCFA reproduction: {name}</title><style>{CSS}</style></head><body>",
+        f"<h1>MRCFA reproduction report: profile <code>{name}</code></h1>",
+        f"<p class='note'>Generated {html.escape(generated)} from <code>{html.escape(ws.results.source)}</code>; "
+        f"git commit <code>{html.escape(env.git_commit)}</code>. Seeds expected: "
+        f"{html.escape(', '.join(map(str, ws.profile.seeds)))}. Values are mean ± sample std over seeds.</p>",
+        "<h2>Missing results</h2>",
+    ]
+    if missing:
+        parts.append(f"<div class='missing'><p>{len(missing)} run(s) incomplete; their cells show "
+                     f"<code>--</code>.</p>{html_plain(MISSING_HEADER, missing_rows(missing))}</div>")
+    else:
+        parts.append("<p class='ok'>Every run of every table and figure is complete.</p>")
+    parts.append("<h2>Tables</h2>")
+    for t in tables:
+        parts.append(f"<h3>{html.escape(t.key)}: {html.escape(t.title)}</h3>")
+        parts.append(html_grid(main_grid(t, HTML)))
+        if t.has_cited:
+            parts.append(f"<p class='note'>† {html.escape(CITED_NOTE)}.</p>")
+        parts.append("<p class='note'>Ours versus the paper (Δ = ours − paper):</p>")
+        parts.append(html_grid(vs_paper_grid(t, HTML)))
+    parts.append("<h2>Figures</h2>")
+    if not figures:
+        parts.append("<p>No figures (no results yet).</p>")
+    for f in figures:
+        data = base64.b64encode(f.png_bytes).decode("ascii")
+        parts.append(f"<figure><img alt='{html.escape(f.title)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{html.escape(f.png.stem)}: {html.escape(f.title)}</figcaption></figure>")
+    parts.append("<h2>Provenance</h2>")
+    parts.append(html_plain(PROVENANCE_HEADER, provenance_rows(ws)))
+    parts.append("<h2>Environment</h2>")
+    parts.append(html_plain(["item", "value"], _env_rows(env)))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _md(header: list[str], rows: list[list[str]]) -> str:
+    return tabulate(rows, headers=header, tablefmt="github", disable_numparse=True)
+
+
+def render_markdown(ws: Workspace, tables: list[Table], figures: list[SavedFigure], env: Environment,
+                    missing: list[Missing], generated: str, base: Path) -> str:
+    out = [
+        f"# MRCFA reproduction report: profile `{ws.profile.name}`", "",
+        f"Generated {generated} from `{ws.results.source}`; git commit `{env.git_commit}`. "
+        f"Seeds expected: {', '.join(map(str, ws.profile.seeds))}. Values are mean ± sample std over seeds.", "",
+        "## Missing results", "",
+    ]
+    if missing:
+        out += [f"{len(missing)} run(s) incomplete; their cells show `--`.", "",
+                _md(MISSING_HEADER, missing_rows(missing))]
+    else:
+        out.append("Every run of every table and figure is complete.")
+    out += ["", "## Tables", ""]
+    for t in tables:
+        out += [markdown_table(t, ws.profile.name), markdown_vs_paper(t, ws.profile.name)]
+    out += ["## Figures", ""]
+    for f in figures:
+        png = f.png.resolve()
+        rel = png.relative_to(base) if png.is_relative_to(base) else png
+        pdf = rel.with_suffix(".pdf").as_posix()
+        out += [f"![{f.title}]({rel.as_posix()})", "", f"*{f.png.stem}*: {f.title} ([PDF]({pdf}))", ""]
+    out += ["## Provenance", "", _md(PROVENANCE_HEADER, provenance_rows(ws)), "",
+            "## Environment", "", _md(["item", "value"], _env_rows(env)), ""]
+    return "\n".join(out)
+
+
+def build_report(ws: Workspace, jobs: int | None = None) -> ReportPaths:
+    """Writes the tables and figures too, so the Markdown report's image links resolve."""
+    build_tables(ws)
+    figures = build_plots(ws, jobs=jobs)
+    tables = tables_for(ws)
+    keys = list(ws.registry.tables) + list(ws.registry.figures)
+    missing = ws.missing(keys)
+    env = collect(ws.registry.path.resolve().parent)
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = ws.out_dir
+    html_path = atomic.write_text(out / "report.html", render_html(ws, tables, figures, env, missing, generated))
+    md_path = atomic.write_text(out / "report.md",
+                                render_markdown(ws, tables, figures, env, missing, generated, out.resolve()))
+    return ReportPaths(html_path, md_path)

@@ -1,0 +1,183 @@
+"""Results of the runs as one tidy table (run, seed, metric, value), from the results tree.
+
+The results tree written by the engine is the source of truth; `analysis.mlflow_source` builds
+the same `Results` from an MLflow store. Evaluation metrics exist per seed; benchmark metrics
+(fps, memory, params) once per run, stored with seed <NA>.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.metrics import BENCH_METRICS, EVAL_METRICS
+
+VALUE_COLUMNS = ["run", "seed", "metric", "value"]
+PROVENANCE_COLUMNS = ["run", "seed", "kind", "config_hash", "detail"]
+SUMMARY_COLUMNS = ["run", "metric", "mean", "std", "n"]
+
+
+@dataclass(frozen=True)
+class Results:
+    profile: str
+    source: str  # results directory or MLflow URI, for the report
+    values: pd.DataFrame  # VALUE_COLUMNS
+    provenance: pd.DataFrame  # PROVENANCE_COLUMNS: config hashes and devices
+    histories: dict[tuple[str, int], pd.DataFrame] = field(default_factory=dict)  # (run, seed) -> iter, loss, lr
+
+    def eval_seeds(self, run: str) -> set[int]:
+        v = self.values
+        rows = v[(v["run"] == run) & v["metric"].isin(EVAL_METRICS) & v["seed"].notna()]
+        return {int(s) for s in rows["seed"].unique()}
+
+    def has_bench(self, run: str) -> bool:
+        v = self.values
+        return bool(((v["run"] == run) & v["metric"].isin(BENCH_METRICS)).any())
+
+    def runs(self) -> set[str]:
+        return set(self.values["run"].unique())
+
+
+def make_values(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The canonical value table; both loaders go through here so they compare equal."""
+    df = pd.DataFrame.from_records(records, columns=VALUE_COLUMNS)
+    df = df.dropna(subset=["value"])
+    df = df.astype({"run": "object", "metric": "object", "value": "float64"})
+    df["seed"] = df["seed"].astype("Int64")
+    return df.sort_values(["run", "metric", "seed"], na_position="first").reset_index(drop=True)
+
+
+def make_provenance(records: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(records, columns=PROVENANCE_COLUMNS)
+    df["seed"] = df["seed"].astype("Int64")
+    return df.sort_values(["run", "kind", "seed"], na_position="first").reset_index(drop=True)
+
+
+def eval_records(run: str, seed: int, metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"run": run, "seed": seed, "metric": m, "value": _num(metrics.get(m))}
+        for m in EVAL_METRICS
+    ]
+
+
+def bench_records(run: str, fps: Any, memory_mb: Any, params_inference: Any) -> list[dict[str, Any]]:
+    params = _num(params_inference)
+    return [
+        {"run": run, "seed": None, "metric": "fps", "value": _num(fps)},
+        {"run": run, "seed": None, "metric": "memory_mb", "value": _num(memory_mb)},
+        {"run": run, "seed": None, "metric": "params_m", "value": None if params is None else params / 1e6},
+    ]
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f  # NaN counts as absent
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        warnings.warn(f"skipping unreadable {path}: {exc}", stacklevel=3)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _seed_of(seed_dir: Path) -> int | None:
+    name = seed_dir.name
+    if name.startswith("seed") and name[4:].lstrip("-").isdigit():
+        return int(name[4:])
+    return None
+
+
+def runs_dir(results_root: str | Path, profile: str) -> Path:
+    return Path(results_root) / profile / "runs"
+
+
+def load_results(results_root: str | Path, profile: str) -> Results:
+    """Read every run under results/<profile>/runs; runs in progress (no metrics.json yet) are absent."""
+    base = runs_dir(results_root, profile)
+    values: list[dict[str, Any]] = []
+    prov: list[dict[str, Any]] = []
+    histories: dict[tuple[str, int], pd.DataFrame] = {}
+    for run_dir in sorted(p for p in base.glob("*") if p.is_dir()) if base.is_dir() else []:
+        run = run_dir.name
+        bench = _read_json(run_dir / "bench.json") if (run_dir / "bench.json").is_file() else None
+        if bench is not None:
+            values += bench_records(run, bench.get("fps_cached"), bench.get("memory_mb"), bench.get("params_inference"))
+            prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": bench.get("config_hash"),
+                         "detail": str(bench.get("device", ""))})
+        for seed_dir in sorted(run_dir.glob("seed*")):
+            seed = _seed_of(seed_dir)
+            if seed is None:
+                continue
+            if (seed_dir / "metrics.json").is_file() and (m := _read_json(seed_dir / "metrics.json")):
+                if m.get("run", run) != run:
+                    warnings.warn(f"{seed_dir}/metrics.json names run {m.get('run')!r}", stacklevel=2)
+                values += eval_records(run, seed, m)
+                prov.append({"run": run, "seed": seed, "kind": "metrics", "config_hash": m.get("config_hash"),
+                             "detail": str(m.get("dataset", ""))})
+            if (seed_dir / "train.json").is_file() and (t := _read_json(seed_dir / "train.json")):
+                prov.append({"run": run, "seed": seed, "kind": "train", "config_hash": t.get("config_hash"),
+                             "detail": f"{t.get('iters', '?')} iters, {float(t.get('seconds') or 0):.0f} s"})
+            if (seed_dir / "history.csv").is_file():
+                try:
+                    histories[(run, seed)] = pd.read_csv(seed_dir / "history.csv")
+                except (OSError, ValueError, pd.errors.EmptyDataError) as exc:
+                    warnings.warn(f"skipping unreadable {seed_dir}/history.csv: {exc}", stacklevel=2)
+    return Results(profile=profile, source=str(base), values=make_values(values),
+                   provenance=make_provenance(prov), histories=histories)
+
+
+def summarise(values: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sample standard deviation (ddof=1; NaN for one seed) and count per (run, metric)."""
+    if values.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    g = values.groupby(["run", "metric"], sort=True)["value"]
+    out = g.agg(mean="mean", std=lambda s: s.std(ddof=1) if len(s) > 1 else float("nan"), n="count")
+    return out.reset_index()[SUMMARY_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Missing:
+    """What a run still lacks. `parts` names each absent piece (e.g. 'seed 1', 'bench', 'samples')."""
+
+    run: str
+    parts: tuple[str, ...]
+    entirely: bool  # nothing of the run exists yet
+    used_by: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        what = "not run yet" if self.entirely else "missing " + ", ".join(self.parts)
+        where = f" (used by {', '.join(self.used_by)})" if self.used_by else ""
+        return f"{self.run}: {what}{where}"
+
+
+def find_missing(
+    results: Results,
+    needs: dict[str, tuple[bool, bool]],
+    seeds: tuple[int, ...],
+    used_by: dict[str, list[str]] | None = None,
+) -> list[Missing]:
+    """`needs` maps run -> (needs evaluation, needs benchmark); expected seeds come from the profile."""
+    out: list[Missing] = []
+    for run, (need_eval, need_bench) in needs.items():
+        have = results.eval_seeds(run)
+        bench = results.has_bench(run)
+        parts = [f"seed {s}" for s in seeds if need_eval and s not in have]
+        if need_bench and not bench:
+            parts.append("bench")
+        if parts:
+            entirely = not have and not bench
+            out.append(Missing(run, tuple(parts), entirely, tuple((used_by or {}).get(run, ()))))
+    return out

@@ -1,0 +1,78 @@
+"""Tables 1-6 from the results: LaTeX, Markdown and CSV, each with a versus-the-paper twin.
+
+Outputs per table under results/<profile>/tables/: tableN.{tex,md,csv} and
+tableN_vs_paper.{tex,md,csv}. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from analysis import atomic, latex
+from analysis.flavours import CITED_NOTE, MARKDOWN, main_grid, vs_paper_grid
+from analysis.table_model import Table, build_table, vs_paper_frame
+from analysis.workspace import Workspace
+
+
+def _nan_to_none(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def table_frame(table: Table) -> pd.DataFrame:
+    """CSV twin: one row per table row; numbers unrounded, absent values empty."""
+    recs = []
+    for r in table.rows:
+        rec: dict[str, object] = {"label": r.label, "run": r.run or "", "cited": r.cited, **r.cells}
+        for m in table.metrics:
+            s = r.ours.get(m)
+            rec[f"{m}_mean"] = s.mean if s else None
+            rec[f"{m}_std"] = _nan_to_none(s.std) if s else None
+            rec[f"{m}_n_seeds"] = s.n if s else 0
+            rec[f"{m}_paper"] = r.paper.get(m)
+        recs.append(rec)
+    return pd.DataFrame.from_records(recs)
+
+
+def markdown_table(table: Table, profile: str) -> str:
+    grid = main_grid(table, MARKDOWN)
+    body = tabulate(grid.rows, headers=grid.header, tablefmt="github", disable_numparse=True)
+    lines = [f"**{table.key}**: {table.title} Profile `{profile}`; mean ± std over seeds.", "", body]
+    if table.has_cited:
+        lines += ["", f"† {CITED_NOTE}."]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_vs_paper(table: Table, profile: str) -> str:
+    grid = vs_paper_grid(table, MARKDOWN)
+    body = tabulate(grid.rows, headers=grid.header, tablefmt="github", disable_numparse=True)
+    head = f"**{table.key} versus the paper**: {table.title} Profile `{profile}`; Δ = ours − paper."
+    return "\n".join([head, "", body]) + "\n"
+
+
+def tables_for(ws: Workspace, only: list[str] | None = None) -> list[Table]:
+    keys = only or list(ws.registry.tables)
+    return [build_table(ws.registry.tables[k], ws.summary) for k in keys]
+
+
+def write_table(table: Table, out_dir: Path, profile: str) -> list[Path]:
+    vs = vs_paper_frame(table)
+    outputs = {
+        f"{table.key}.tex": latex.render_table(table, profile),
+        f"{table.key}.md": markdown_table(table, profile),
+        f"{table.key}.csv": table_frame(table).to_csv(index=False),
+        f"{table.key}_vs_paper.tex": latex.render_vs_paper(table, profile),
+        f"{table.key}_vs_paper.md": markdown_vs_paper(table, profile),
+        f"{table.key}_vs_paper.csv": vs.to_csv(index=False),
+    }
+    return [atomic.write_text(out_dir / name, text) for name, text in outputs.items()]
+
+
+def build_tables(ws: Workspace, only: list[str] | None = None) -> list[Path]:
+    paths: list[Path] = []
+    for table in tables_for(ws, only):
+        paths += write_table(table, ws.tables_dir, ws.profile.name)
+    return paths

@@ -1,0 +1,119 @@
+"""Everything one command works on: registry, profile, results and where outputs go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.metrics import metric
+from analysis.registry import Profile, Registry, load_profile, load_registry
+from analysis.results import Missing, Results, find_missing, load_results, summarise
+
+TRAINING_KEY = "training"
+
+
+@dataclass
+class Workspace:
+    registry: Registry
+    profile: Profile
+    results: Results
+    results_root: Path
+    _missing_cache: dict[tuple[str, ...], list[Missing]] = field(default_factory=dict, repr=False)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.results_root / self.profile.name
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.out_dir / "tables"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.out_dir / "figures"
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        return summarise(self.results.values)
+
+    def run_dir(self, run: str) -> Path:
+        return self.out_dir / "runs" / run
+
+    def samples_dir(self, run: str, seed: int) -> Path:
+        return self.run_dir(run) / f"seed{seed}" / "samples"
+
+    def sample_seeds(self, run: str) -> list[int]:
+        """Seeds of `run` that wrote prediction samples, lowest first."""
+        out = []
+        for d in self.run_dir(run).glob("seed*/samples"):
+            tail = d.parent.name[4:]
+            if tail.isdigit() and any(d.glob("*/*.png")):
+                out.append(int(tail))
+        return sorted(out)
+
+    def data_root(self, run: str) -> Path | None:
+        """Dataset root of the run's dataset; relative roots are taken from the working directory
+        (as the engine does), else from the repository holding the registry."""
+        root = self.profile.dataset_root(self.registry.dataset_of(run))
+        if root is None or root.is_absolute() or root.exists():
+            return root
+        return self.registry.path.resolve().parent.parent / root
+
+    def missing(self, keys: list[str]) -> list[Missing]:
+        """Missing pieces of the runs that the given tables/figures read, in registry order."""
+        key = tuple(keys)
+        if key in self._missing_cache:
+            return self._missing_cache[key]
+        needs: dict[str, tuple[bool, bool]] = {}
+        used_by: dict[str, list[str]] = {}
+        for k in keys:
+            if k in self.registry.tables:
+                spec = self.registry.tables[k]
+                need_eval = any(metric(m).source == "eval" for m in spec.metrics)
+                need_bench = any(metric(m).source == "bench" for m in spec.metrics)
+                for run in spec.runs:
+                    e, b = needs.get(run, (False, False))
+                    needs[run] = (e or need_eval, b or need_bench)
+                    used_by.setdefault(run, []).append(k)
+            elif k in self.registry.figures:
+                for run in self.registry.figures[k].runs:
+                    needs.setdefault(run, (False, False))
+                    used_by.setdefault(run, []).append(k)
+        out = find_missing(self.results, needs, self.profile.seeds, used_by)
+        # Figures need prediction samples, which the value table does not know about.
+        fig_runs = {r for k in keys if k in self.registry.figures for r in self.registry.figures[k].runs}
+        by_run = {m.run: m for m in out}
+        for run in fig_runs:
+            if self.sample_seeds(run):
+                continue
+            old = by_run.get(run)
+            entirely = (old.entirely if old else not self.results.eval_seeds(run) and not self.results.has_bench(run))
+            by_run[run] = Missing(run, (old.parts if old else ()) + ("samples",), entirely,
+                                  tuple(used_by.get(run, ())))
+        order = list(needs)
+        result = sorted(by_run.values(), key=lambda m: order.index(m.run))
+        self._missing_cache[key] = result
+        return result
+
+
+def open_workspace(
+    profile: str,
+    results_root: str | Path = "results",
+    registry_path: str | Path = "experiments/registry.yaml",
+    profiles_dir: str | Path | None = None,
+    mlflow_uri: str | None = None,
+) -> Workspace:
+    registry = load_registry(registry_path)
+    pdir = Path(profiles_dir) if profiles_dir else Path(registry_path).parent / "profiles"
+    prof = load_profile(pdir / f"{profile}.yaml")
+    files = load_results(results_root, profile)
+    if mlflow_uri:
+        from analysis.mlflow_source import load_results_mlflow, merge_histories
+
+        results = merge_histories(load_results_mlflow(mlflow_uri, profile), files.histories)
+    else:
+        results = files
+    return Workspace(registry=registry, profile=prof, results=results, results_root=Path(results_root))

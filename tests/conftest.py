@@ -1,0 +1,35 @@
+"""Shared fixtures: a scratch copy of the pipeline (Snakefile, workflow, experiments) to run real jobs in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """Environment for subprocesses: this interpreter's tools first on PATH, no tracking server, no network."""
+    env = dict(os.environ)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update({"HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true"})
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def pipeline_dir(tmp_path: Path) -> Path:
+    """A project folder holding copies of the pipeline files; jobs write results/, work/, data/ there."""
+    for name in ("Snakefile", "workflow", "experiments"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("tune*.yaml", "__pycache__"))
+        else:
+            shutil.copy(src, tmp_path / name)
+    return tmp_path

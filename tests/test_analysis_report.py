@@ -1,0 +1,134 @@
+"""The reproduction report (HTML + Markdown), the CLI around it, and the analysis staying torch-free."""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+from analysis.environment import collect
+from analysis.registry import load_registry
+from analysis.report import provenance_rows
+from analysis.synthetic import write_profile, write_results
+from analysis.workspace import open_workspace
+
+REPO = Path(__file__).resolve().parents[1]
+REGISTRY = REPO / "experiments" / "registry.yaml"
+REG = load_registry(REGISTRY)
+PROFILE = "fx"
+NOT_RUN = ["mrcfa_b1_p10", "cityscapes_mrcfa_b1"]
+
+
+@pytest.fixture(scope="module")
+def partial_report(tmp_path_factory):
+    """Two runs not done, one run with only one of its two seeds; report built through the CLI."""
+    root = tmp_path_factory.mktemp("report")
+    runs = [r for r in REG.runs if r not in NOT_RUN]
+    write_results(root / "results", PROFILE, REG, runs=runs, samples_for=REG.figures["figure3"].runs,
+                  data_root=root / "data")
+    for f in (root / "results" / PROFILE / "runs" / "mrcfa_b1_l2" / "seed1").iterdir():
+        f.unlink()  # seed 1 of this run is still training
+    write_profile(root / "profiles", PROFILE, (0, 1), root / "data")
+    args = ["report", "--profile", PROFILE, "--results", str(root / "results"), "--registry", str(REGISTRY),
+            "--profiles-dir", str(root / "profiles")]
+    assert main(args) == 0
+    out = root / "results" / PROFILE
+    return root, (out / "report.html").read_text(), (out / "report.md").read_text(), args
+
+
+def test_report_lists_missing_runs_by_name(partial_report):
+    _, html, md, _ = partial_report
+    for text in (html, md):
+        section = text.split("Missing results", 1)[1].split("Tables", 1)[0]
+        for run in NOT_RUN:
+            assert run in section
+        assert "not run yet" in section
+        assert "mrcfa_b1_l2" in section and "seed 1" in section
+        assert "table2" in section and "table6" in section  # which tables each missing run feeds
+
+
+def test_report_has_every_table_versus_paper(partial_report):
+    _, html, md, _ = partial_report
+    for key, spec in REG.tables.items():
+        assert f"{key}: {spec.title}" in html.replace("&#x27;", "'")
+        assert f"**{key} versus the paper**" in md
+    assert html.count("<table>") >= 2 * len(REG.tables) + 3  # ours + vs paper per table, missing, provenance, env
+    assert "mIoU Δ" in html and "mIoU Δ" in md
+    assert "<sup>†</sup>" in html and "cited from the paper" in html
+
+
+def test_report_is_self_contained_with_embedded_figures(partial_report):
+    root, html, md, _ = partial_report
+    assert "<link" not in html and "<script" not in html and "http://" not in html and "https://" not in html
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
+    assert len(images) == 5
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(links) == 5
+    assert all((root / "results" / PROFILE / link).is_file() for link in links)
+
+
+def test_report_provenance_and_environment(partial_report):
+    root, html, md, _ = partial_report
+    import json
+
+    metrics = json.loads((root / "results" / PROFILE / "runs" / "mrcfa_b1" / "seed0" / "metrics.json").read_text())
+    assert metrics["config_hash"] in html and metrics["config_hash"] in md
+    assert sys.version.split()[0] in html
+    from importlib.metadata import version
+
+    assert f"| pandas     | {version('pandas')}" in md or f"<td>pandas</td><td>{version('pandas')}</td>" in html
+    assert "git commit" in md
+
+
+def test_report_flags_inconsistent_config_hash(tmp_path):
+    write_results(tmp_path / "results", PROFILE, REG, runs=["mrcfa_b1", "segformer_b1"], seeds=(0, 1))
+    p = tmp_path / "results" / PROFILE / "runs" / "mrcfa_b1" / "seed1" / "metrics.json"
+    p.write_text(p.read_text().replace('"config_hash": "', '"config_hash": "changed'))
+    write_profile(tmp_path / "profiles", PROFILE, (0, 1), tmp_path / "data")
+    ws = open_workspace(PROFILE, tmp_path / "results", REGISTRY, tmp_path / "profiles")
+    rows = {r[0]: r for r in provenance_rows(ws)}
+    assert rows["mrcfa_b1"][-1] == "config hash differs between files"
+    assert rows["mrcfa_b1"][1] == "0, 1" and "changed" in rows["mrcfa_b1"][2]
+    assert rows["segformer_b1"][-1] == ""
+
+
+def test_report_strict_fails_when_runs_missing(partial_report, capsys):
+    _, _, _, args = partial_report
+    assert main(args + ["--strict"]) == 3
+    assert "mrcfa_b1_p10" in capsys.readouterr().err
+
+
+def test_git_commit_recorded_or_unknown(tmp_path):
+    assert collect(tmp_path).git_commit.startswith("unknown")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    env = collect(REPO)
+    assert env.git_commit == (head.stdout.strip() if head.returncode == 0 else env.git_commit)
+    if head.returncode != 0:
+        assert env.git_commit.startswith("unknown")
+
+
+def test_help_and_unknown_only(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "tables" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["tables", "--profile", "demo", "--registry", str(REGISTRY), "--results", "/nonexistent",
+              "--only", "table9"])
+    assert exc.value.code == 2
+    assert "table9" in capsys.readouterr().err
+
+
+def test_analysis_does_not_import_torch():
+    code = ("import analysis.tables, analysis.plots, analysis.report, analysis.cli, sys; "
+            "bad = [m for m in sys.modules "
+            "if m == 'torch' or m.startswith(('torch.', 'mrcfa.models', 'mrcfa.engine'))]; "
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

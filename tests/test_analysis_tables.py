@@ -1,0 +1,316 @@
+"""Tables from a results tree: structure, LaTeX hygiene, statistics, bold, cited rows, CLI, MLflow."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import EXIT_MISSING, main
+from analysis.registry import load_registry
+from analysis.results import load_results
+from analysis.synthetic import write_profile, write_results
+from analysis.table_model import build_table, vs_paper_frame
+from analysis.tables import build_tables
+from analysis.workspace import open_workspace
+
+REPO = Path(__file__).resolve().parents[1]
+REGISTRY = REPO / "experiments" / "registry.yaml"
+REG = load_registry(REGISTRY)
+PROFILE = "fx"
+
+
+def make_tree(root: Path, runs: list[str] | None = None, seeds=(0, 1), profile_seeds=None, **kw):
+    """Results, profile and dataset under `root`; returns (workspace, written values)."""
+    written = write_results(root / "results", PROFILE, REG, runs=runs, seeds=seeds, **kw)
+    write_profile(root / "profiles", PROFILE, profile_seeds or seeds, root / "data")
+    ws = open_workspace(PROFILE, root / "results", REGISTRY, root / "profiles")
+    return ws, written
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full")
+    ws, written = make_tree(root, seeds=(0, 1, 2))
+    build_tables(ws)
+    return ws, written
+
+
+def body_rows(tex: str) -> list[str]:
+    """Rows between \\midrule and \\bottomrule (tabular body), without rule lines."""
+    inner = tex.split(r"\begin{tabular}")[1].split(r"\end{tabular}")[0]
+    body = inner.split(r"\midrule", 1)[1].split(r"\bottomrule")[0]
+    return [ln.strip() for ln in body.splitlines() if ln.strip().endswith(r"\\")]
+
+
+def header_row(tex: str) -> str:
+    inner = tex.split(r"\toprule")[1].split(r"\midrule")[0]
+    return [ln for ln in inner.splitlines() if ln.strip().endswith(r"\\")][-1]
+
+
+def cells(row: str) -> list[str]:
+    # Split on column separators, not on escaped ampersands.
+    return [c.strip() for c in re.split(r"(?<!\\)&", row.rstrip().removesuffix(r"\\"))]
+
+
+def braces_balanced(tex: str) -> bool:
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", tex):  # escaped braces are text, not groups
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def column_spec(tex: str) -> str:
+    return re.search(r"\\begin\{tabular\}\{([lcr]+)\}", tex).group(1)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+@pytest.mark.parametrize("key", list(REG.tables))
+def test_table_structure(full, key):
+    ws, _ = full
+    spec = REG.tables[key]
+    ncols = len(spec.cells) + len(spec.metrics)
+    for name in (key, f"{key}_vs_paper"):
+        tex = (ws.tables_dir / f"{name}.tex").read_text()
+        assert braces_balanced(tex)
+        assert len(re.findall(r"\\begin\{", tex)) == len(re.findall(r"\\end\{", tex)) == 2
+        for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
+            assert rule in tex
+        assert rf"\label{{tab:{name}}}" in tex and r"\caption{" in tex
+        width = len(column_spec(tex))
+        for row in body_rows(tex) + [header_row(tex)]:
+            assert len(cells(row)) == width, row
+    tex = (ws.tables_dir / f"{key}.tex").read_text()
+    assert len(column_spec(tex)) == ncols
+    assert len(body_rows(tex)) == len(spec.rows)
+    our_rows = [r for r in spec.rows if not r.cited]
+    assert len(body_rows((ws.tables_dir / f"{key}_vs_paper.tex").read_text())) == len(our_rows)
+    assert len(column_spec((ws.tables_dir / f"{key}_vs_paper.tex").read_text())) == 1 + 3 * len(spec.metrics)
+
+    md = (ws.tables_dir / f"{key}.md").read_text().splitlines()
+    table_lines = [ln for ln in md if ln.startswith("|")]
+    assert len(table_lines) == 2 + len(spec.rows)
+    assert all(ln.count("|") == ncols + 1 for ln in table_lines)
+
+    rows = read_csv(ws.tables_dir / f"{key}.csv")
+    assert [r["label"] for r in rows] == [r.label for r in spec.rows]
+    for m in spec.metrics:
+        assert {f"{m}_mean", f"{m}_std", f"{m}_n_seeds", f"{m}_paper"} <= set(rows[0])
+    assert set(spec.cells) <= set(rows[0])
+
+
+def test_table2_columns_and_rows(full):
+    ws, _ = full
+    tex = (ws.tables_dir / "table2.tex").read_text()
+    head = cells(header_row(tex))
+    assert head == ["p", r"mIoU $\uparrow$", r"mVC$_8$ $\uparrow$", r"mVC$_{16}$ $\uparrow$",
+                    r"Memory (MB) $\downarrow$", r"FPS $\uparrow$"]
+    rows = body_rows(tex)
+    assert len(rows) == 6
+    assert [cells(r)[0] for r in rows] == [r"100\%", r"90\%", r"70\%", r"50\%", r"30\%", r"10\%"]
+    # No unescaped percent sign anywhere (it would comment out the rest of the line).
+    assert not re.search(r"(?<!\\)%", tex.split("\n", 1)[1])
+
+
+def test_latex_escapes_special_characters(tmp_path):
+    reg_text = """
+runs:
+  a_run: {model: {arch: mrcfa}}
+tables:
+  tablex:
+    title: "Odd_names & 100% #1"
+    cells: [Name_x]
+    metrics: [mIoU]
+    rows:
+      - {label: "r_1", run: a_run, cells: {Name_x: "A_b & C #2 50%"}, paper: {mIoU: 1.0}}
+"""
+    (tmp_path / "registry.yaml").write_text(reg_text)
+    reg = load_registry(tmp_path / "registry.yaml")
+    write_results(tmp_path / "results", PROFILE, reg, seeds=(0,))
+    write_profile(tmp_path / "profiles", PROFILE, (0,), tmp_path / "data")
+    ws = open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles")
+    build_tables(ws)
+    tex = (ws.tables_dir / "tablex.tex").read_text()
+    assert r"Odd\_names \& 100\% \#1" in tex
+    assert r"A\_b \& C \#2 50\%" in tex
+    assert r"Name\_x" in tex
+    assert len(cells(body_rows(tex)[0])) == 2
+
+
+def test_mean_and_std_over_seeds(full):
+    ws, written = full
+    rows = {r["run"]: r for r in read_csv(ws.tables_dir / "table2.csv")}
+    tex = (ws.tables_dir / "table2.tex").read_text()
+    for spec_row, tex_row in zip(REG.tables["table2"].rows, body_rows(tex)):
+        vals = [written.eval[(spec_row.run, s)]["mIoU"] for s in (0, 1, 2)]
+        mean, std = statistics.mean(vals), statistics.stdev(vals)
+        got = rows[spec_row.run]
+        assert float(got["mIoU_mean"]) == pytest.approx(mean, abs=1e-9)
+        assert float(got["mIoU_std"]) == pytest.approx(std, abs=1e-9)
+        assert got["mIoU_n_seeds"] == "3"
+        mean_txt = f"{mean:.1f}"
+        shown = cells(tex_row)[1].replace(rf"\textbf{{{mean_txt}}}", mean_txt)  # bold or not
+        assert shown == f"{mean_txt}{{\\scriptsize$\\pm${std:.1f}}}"
+        # Benchmark metrics are measured once per run: no ± and params in millions.
+        assert float(got["fps_mean"]) == pytest.approx(written.bench[spec_row.run]["fps"])
+        assert got["fps_std"] == "" and got["fps_n_seeds"] == "1"
+        assert r"\pm" not in cells(tex_row)[5]
+
+
+def test_single_seed_prints_no_std(tmp_path):
+    ws, _ = make_tree(tmp_path, runs=REG.tables["table3"].runs, seeds=(0,))
+    build_tables(ws, ["table3"])
+    tex = (ws.tables_dir / "table3.tex").read_text()
+    assert r"\pm" not in "".join(body_rows(tex))
+    assert not list(ws.tables_dir.glob("table2*"))  # --only respected
+
+
+def _bold_rows(tex: str, col: int) -> list[int]:
+    return [i for i, r in enumerate(body_rows(tex)) if r"\textbf" in cells(r)[col]]
+
+
+def test_bold_marks_best_of_our_rows(full):
+    ws, _ = full
+    table = build_table(REG.tables["table2"], ws.summary)
+    tex = (ws.tables_dir / "table2.tex").read_text()
+    for j, m in enumerate(table.metrics, start=1):
+        shown = [round(r.ours[m].mean, 1 if m != "memory_mb" else 0) for r in table.rows]
+        best = max(shown) if m != "memory_mb" else min(shown)
+        assert _bold_rows(tex, j) == [i for i, v in enumerate(shown) if v == best], m
+
+
+def test_bold_ignores_cited_rows(tmp_path):
+    # Our runs 20 points below the paper: cited rows hold the best mIoU, yet bold stays on ours.
+    ws, written = make_tree(tmp_path, runs=REG.tables["table5"].runs, offset=-20.0)
+    build_tables(ws, ["table5"])
+    tex = (ws.tables_dir / "table5.tex").read_text()
+    spec = REG.tables["table5"]
+    bold = _bold_rows(tex, len(spec.cells))  # mIoU column
+    assert bold and all(not spec.rows[i].cited for i in bold)
+    means = {r.run: statistics.mean(written.eval[(r.run, s)]["mIoU"] for s in (0, 1)) for r in spec.rows if r.run}
+    assert {spec.rows[i].run for i in bold} == {max(means, key=means.get)}
+
+
+@pytest.mark.parametrize("key", ["table5", "table6"])
+def test_cited_rows_present_and_marked(full, key):
+    ws, _ = full
+    spec = REG.tables[key]
+    tex = (ws.tables_dir / f"{key}.tex").read_text()
+    rows = body_rows(tex)
+    for spec_row, row in zip(spec.rows, rows):
+        assert (r"$^\dagger$" in row) == spec_row.cited, row
+        if spec_row.cited:
+            got = cells(row)[len(spec.cells):]
+            want = [f"{spec_row.paper[m]:.{0 if m == 'memory_mb' else 1}f}" if m in spec_row.paper else "--"
+                    for m in spec.metrics]
+            assert got == want
+            assert r"\textbf" not in row
+    assert "cited from the paper" in tex
+    md = (ws.tables_dir / f"{key}.md").read_text()
+    assert md.count("†") == sum(r.cited for r in spec.rows) + 1  # rows + footnote
+    csv_rows = read_csv(ws.tables_dir / f"{key}.csv")
+    assert [r["cited"] == "True" for r in csv_rows] == [r.cited for r in spec.rows]
+
+
+def test_vs_paper_differences(full):
+    ws, written = full
+    rows = read_csv(ws.tables_dir / "table4_vs_paper.csv")
+    spec = REG.tables["table4"]
+    assert len(rows) == len(spec.rows) * len(spec.metrics)
+    for r in rows:
+        spec_row = next(x for x in spec.rows if x.label == r["label"])
+        if r["metric"] == "params_m":
+            ours = written.bench[spec_row.run]["params_m"]
+        else:
+            ours = statistics.mean(written.eval[(spec_row.run, s)][r["metric"]] for s in (0, 1, 2))
+        paper = spec_row.paper[r["metric"]]
+        assert float(r["ours"]) == pytest.approx(ours, abs=1e-9)
+        assert float(r["paper"]) == paper
+        assert float(r["diff"]) == pytest.approx(ours - paper, abs=1e-9)
+    md = (ws.tables_dir / "table4_vs_paper.md").read_text()
+    first = next(ln for ln in md.splitlines() if ln.startswith("| SegFormer"))
+    diff = float(rows[0]["diff"])
+    assert (f"+{diff:.1f}" if diff > 0 else f"{diff:.1f}").replace("-0.0", "0.0") in first
+
+
+def test_partial_results_cli_warns_and_strict_fails(tmp_path, capsys):
+    runs = [r for r in REG.runs if r not in ("mrcfa_b1_p10", "mrcfa_b1_p30")]
+    make_tree(tmp_path, runs=runs)
+    args = ["tables", "--profile", PROFILE, "--results", str(tmp_path / "results"), "--registry", str(REGISTRY),
+            "--profiles-dir", str(tmp_path / "profiles"), "--only", "table2"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "mrcfa_b1_p10" in err and "mrcfa_b1_p30" in err and "warning" in err
+    tex = (tmp_path / "results" / PROFILE / "tables" / "table2.tex").read_text()
+    last = cells(body_rows(tex)[-1])
+    assert last[0] == r"10\%" and last[1:] == ["--"] * 5
+    assert not (tmp_path / "results" / PROFILE / "tables" / "table1.tex").exists()
+    assert main(args + ["--strict"]) == EXIT_MISSING
+    assert main(args[:-1] + ["table1", "--strict"]) == 0  # table1's runs are all there
+
+
+def test_missing_seed_and_bench_are_reported(tmp_path):
+    ws, _ = make_tree(tmp_path, runs=REG.tables["table3"].runs, seeds=(0,), profile_seeds=(0, 1), bench=False)
+    missing = {m.run: m for m in ws.missing(["table3"])}
+    assert set(missing) == set(REG.tables["table3"].runs)
+    assert missing["mrcfa_b1_l1"].parts == ("seed 1", "bench") and not missing["mrcfa_b1_l1"].entirely
+
+
+def test_loader_tidy_values(full):
+    ws, written = full
+    v = ws.results.values
+    assert list(v.columns) == ["run", "seed", "metric", "value"]
+    params = v[(v["run"] == "mrcfa_b1") & (v["metric"] == "params_m")]
+    assert len(params) == 1 and params["seed"].isna().all()
+    assert params["value"].iloc[0] == pytest.approx(written.bench["mrcfa_b1"]["params_m"])
+    assert ws.results.eval_seeds("mrcfa_b1") == {0, 1, 2}
+
+
+def test_from_mlflow_matches_file_loader(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    runs = REG.tables["table2"].runs
+    ws, written = make_tree(tmp_path, runs=runs)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp = client.create_experiment(f"mrcfa-vspw-{PROFILE}")
+    client.create_experiment("mrcfa-vspw-otherprofile")  # must be ignored
+    from mlflow.entities import Metric
+
+    for (run, seed), vals in written.eval.items():
+        r = client.create_run(exp, tags={"mrcfa.run": run, "mrcfa.seed": str(seed), "mrcfa.profile": PROFILE})
+        metrics = dict(vals)
+        if seed == 0:  # the benchmark is logged once per run
+            b = written.bench[run]
+            metrics |= {"fps_cached": b["fps"], "memory_mb": b["memory_mb"], "params_inference": b["params_m"] * 1e6}
+        client.log_batch(r.info.run_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()])
+
+    from analysis.mlflow_source import load_results_mlflow
+
+    from_files = load_results(tmp_path / "results", PROFILE)
+    from_store = load_results_mlflow(uri, PROFILE)
+    a = from_files.values.reset_index(drop=True)
+    b = from_store.values.reset_index(drop=True)
+    assert a[["run", "seed", "metric"]].astype(str).equals(b[["run", "seed", "metric"]].astype(str))
+    assert all(math.isclose(x, y, rel_tol=1e-9) for x, y in zip(a["value"], b["value"]))
+
+    # And through the CLI: identical table files.
+    base = ["tables", "--profile", PROFILE, "--registry", str(REGISTRY), "--profiles-dir", str(tmp_path / "profiles"),
+            "--only", "table2"]
+    assert main(base + ["--results", str(tmp_path / "results")]) == 0
+    files_csv = (tmp_path / "results" / PROFILE / "tables" / "table2.csv").read_text()
+    (tmp_path / "results" / PROFILE / "tables" / "table2.csv").unlink()
+    assert main(base + ["--results", str(tmp_path / "results"), "--from-mlflow", uri]) == 0
+    assert (tmp_path / "results" / PROFILE / "tables" / "table2.csv").read_text() == files_csv
+    frame = vs_paper_frame(build_table(REG.tables["table2"], ws.summary))
+    assert not frame["diff"].isna().any()

@@ -1,0 +1,154 @@
+"""Training, resumption, evaluation and benchmarking through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import tool_env
+
+RESUME_PROFILE = {
+    "train": {"iters": 24, "batch_size": 2, "warmup_iters": 2, "checkpoint_every": 4, "log_every": 1,
+              "lr": 1e-3},
+}
+
+
+def mrcfa(cwd: Path, *args: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "mrcfa", *args], cwd=cwd, env=tool_env(), capture_output=True,
+                          text=True, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"mrcfa {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture
+def project(pipeline_dir: Path) -> Path:
+    """The pipeline folder with a `resume` profile (smoke, longer training) and the smoke data written."""
+    profiles = pipeline_dir / "experiments" / "profiles"
+    smoke = yaml.safe_load((profiles / "smoke.yaml").read_text())
+    smoke["train"] |= RESUME_PROFILE["train"]
+    (profiles / "resume.yaml").write_text(yaml.safe_dump(smoke))
+    mrcfa(pipeline_dir, "synth", "--profile", "smoke", "--json")
+    return pipeline_dir
+
+
+def _train_args(run: str = "mrcfa_b1", profile: str = "resume") -> list[str]:
+    return ["train", "--profile", profile, "--run", run, "--seed", "0", "--threads", "1", "--no-track", "--json"]
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.mark.slow
+def test_kill9_and_rerun_equals_an_uninterrupted_run(project, tmp_path):
+    run_dir = project / "results/resume/runs/mrcfa_b1/seed0"
+    ckpt = project / "work/resume/mrcfa_b1/seed0/last.pt"
+
+    # Interrupted: kill -9 once a checkpoint exists and training has moved past it.
+    proc = subprocess.Popen([sys.executable, "-m", "mrcfa", *_train_args()], cwd=project, env=tool_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not ckpt.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    assert ckpt.exists(), "no checkpoint was written"
+    saved_at = torch.load(ckpt, weights_only=False)["iter"]
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "model.pt").exists()
+    resumed = mrcfa(project, *_train_args())
+    assert "resuming mrcfa_b1 seed 0 from iteration" in resumed.stderr
+    assert not ckpt.exists()  # cleaned up after a finished run
+    interrupted = _weights(run_dir / "model.pt")
+    history = (run_dir / "history.csv").read_text()
+
+    # Uninterrupted reference, in a fresh results/work tree.
+    mrcfa(project, *_train_args(), "--results", str(tmp_path / "r"), "--work", str(tmp_path / "w"))
+    reference = _weights(tmp_path / "r/resume/runs/mrcfa_b1/seed0/model.pt")
+    assert interrupted.keys() == reference.keys()
+    assert all(torch.equal(interrupted[k], reference[k]) for k in reference)
+    assert history == (tmp_path / "r/resume/runs/mrcfa_b1/seed0/history.csv").read_text()
+    assert saved_at >= 4
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_exits_nonzero(project):
+    ckpt = project / "work/resume/segformer_b1/seed0/last.pt"
+    proc = subprocess.Popen([sys.executable, "-m", "mrcfa", *_train_args("segformer_b1")], cwd=project,
+                            env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = ""
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:  # wait until the first iterations ran
+        time.sleep(0.2)
+        if ckpt.exists():
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, log = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, log[-2000:]
+    assert "stopped by signal" in log and ckpt.exists()
+    state = torch.load(ckpt, weights_only=False)
+    assert 0 < state["iter"] < 24 and len(state["history"]) == state["iter"]
+
+
+@pytest.mark.slow
+def test_smoke_training_lowers_the_loss_and_evaluates(project):
+    mrcfa(project, *_train_args("segformer_b1"))
+    rows = (project / "results/resume/runs/segformer_b1/seed0/history.csv").read_text().splitlines()[1:]
+    losses = [float(r.split(",")[1]) for r in rows]
+    assert sum(losses[-6:]) / 6 < sum(losses[:6]) / 6
+    out = mrcfa(project, "evaluate", "--profile", "resume", "--run", "segformer_b1", "--seed", "0", "--no-track",
+                "--json", "--save-preds", "preds")
+    brief = json.loads(out.stdout)
+    metrics = json.loads((project / "results/resume/runs/segformer_b1/seed0/metrics.json").read_text())
+    assert brief["mIoU"] == pytest.approx(metrics["mIoU"]) and metrics["num_videos"] == 2
+    assert metrics["mVC8"] is not None  # smoke videos are long enough for mVC
+    # Scoring the saved predictions with the official-metric scorer gives the same numbers.
+    scored = json.loads(mrcfa(project, "evaluate", "--data-root", "data/smoke/synth_vspw", "--pred-dir", "preds",
+                              "--num-classes", "4", "--json").stdout)
+    for key in ("mIoU", "WIoU", "mVC8", "mVC16"):
+        assert scored[key] == pytest.approx(metrics[key]), key
+
+
+def test_training_refuses_a_broken_dataset_before_any_compute(project):
+    frame = next((project / "data/smoke/synth_vspw/data").glob("*/origin/*.jpg"))
+    frame.write_bytes(b"")
+    proc = mrcfa(project, *_train_args("segformer_b1"), check=False)
+    assert proc.returncode == 2
+    assert "preflight failed" in proc.stderr and str(frame.name) in proc.stderr
+    assert not (project / "results/resume/runs/segformer_b1/seed0/model.pt").exists()
+
+
+def test_bench_json(project):
+    out = mrcfa(project, "bench", "--profile", "smoke", "--run", "mrcfa_b1", "--no-track", "--json",
+                "--protocol", "cached", "--protocol", "clip", "--iters", "2", "--warmup", "1")
+    result = json.loads(out.stdout)
+    saved = json.loads((project / "results/smoke/runs/mrcfa_b1/bench.json").read_text())
+    for key in ("fps_cached", "fps_clip", "memory_mb_cached", "memory_mb_clip", "flops_cached", "flops_clip"):
+        assert result[key] > 0 and saved[key] == result[key]
+    assert result["flops_clip"] > result["flops_cached"]  # a clip runs the backbone on every frame
+    assert result["params_inference"] < result["params_total"]
+    assert result["size"] == [64, 96] and result["versions"]["torch"] == torch.__version__
+
+
+def test_config_errors_are_reported_with_the_field(project):
+    profile = project / "experiments/profiles/bad.yaml"
+    profile.write_text((project / "experiments/profiles/smoke.yaml").read_text().replace("iters: 6", "iters: -1"))
+    proc = mrcfa(project, "train", "--profile", "bad", "--run", "mrcfa_b1", check=False)
+    assert proc.returncode == 2 and "train.iters: must be >= 1" in proc.stderr
+    proc = mrcfa(project, "config", "--profile", "smoke", "--run", "nosuch", check=False)
+    assert proc.returncode == 2 and "unknown run 'nosuch'" in proc.stderr
+
+
+def test_cli_help_does_not_import_torch():
+    code = "import sys; from mrcfa.cli import build_parser; build_parser(); assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})

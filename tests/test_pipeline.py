@@ -1,0 +1,138 @@
+"""The pipelines for real: Snakemake on the smoke profile, the paper profile's job list, DVC, MLflow."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, ROOT, tool_env
+
+SNAKEMAKE = [str(BIN / "snakemake")]
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(SNAKEMAKE + list(args), cwd=cwd, env=tool_env(), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def job_counts(output: str) -> Counter:
+    """The 'Job stats' table of a dry run."""
+    counts: Counter = Counter()
+    block = output.split("Job stats:", 1)[1]
+    for line in block.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def job_blocks(output: str, rule: str) -> list[str]:
+    """The dry run's per-job paragraphs of one rule."""
+    return [b for b in re.split(r"\n\[[^\]]+\]\n", output) if b.startswith(f"rule {rule}:")]
+
+
+def test_paper_profile_lists_every_job_with_gpus(pipeline_dir):
+    out = snakemake(pipeline_dir, "all", "-n", "--config", "profile=paper", "--cores", "4").stdout
+    counts = job_counts(out)
+    # 28 distinct runs × 1 seed; benchmarks for every run of a table with FPS, memory or params columns.
+    assert counts["train"] == 28 and counts["evaluate"] == 28 and counts["benchmark"] == 22
+    assert counts["table"] == 6 and counts["data_check"] == 2 and counts["report"] == 1
+    train_jobs = job_blocks(out, "train")
+    assert len(train_jobs) == 28
+    assert all("gpu=1" in b for b in train_jobs)
+    assert "runtime=4320" in train_jobs[0]
+
+
+def test_a_row_shared_by_tables_is_trained_once(pipeline_dir):
+    out = snakemake(pipeline_dir, "table1", "table2", "table3", "table4", "-n", "--config", "profile=demo",
+                    "--cores", "4").stdout
+    keys = [re.search(r"run=(\w+), seed=(\d+)", b).groups() for b in job_blocks(out, "train")]
+    assert len(keys) == len(set(keys))  # no (run, seed) trained twice
+    assert keys.count(("mrcfa_b1", "0")) == 1 and keys.count(("mrcfa_b1", "1")) == 1
+    # Tables 1-4 need 18 distinct runs at 2 seeds.
+    assert len(keys) == 18 * 2
+
+
+def test_bad_profile_is_a_clear_error(pipeline_dir):
+    proc = snakemake(pipeline_dir, "table2", "-n", "--config", "profile=nosuch", check=False)
+    assert proc.returncode != 0 and "unknown profile 'nosuch'" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
+    snakemake(pipeline_dir, "table2", "--cores", "2", "--config", "profile=smoke")
+    tables = pipeline_dir / "results" / "smoke" / "tables"
+    rows = list(csv.DictReader((tables / "table2.csv").open()))
+    assert [r["label"] for r in rows] == ["p=100%", "p=90%", "p=70%", "p=50%", "p=30%", "p=10%"]
+    for row in rows:
+        assert 0.0 <= float(row["mIoU_mean"]) <= 100.0 and float(row["fps_mean"]) > 0
+    tex = (tables / "table2.tex").read_text()
+    assert tex.count(r"\toprule") == 1 and "tab:table2" in tex
+    vs = list(csv.DictReader((tables / "table2_vs_paper.csv").open()))
+    assert any(r.get("paper") for r in vs)
+
+    # A second run has nothing to do.
+    again = snakemake(pipeline_dir, "table2", "--cores", "2", "--config", "profile=smoke")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    # Every job logged into one MLflow run per (run, seed), with the evaluation and benchmark metrics.
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{pipeline_dir / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("mrcfa-vspw-smoke")
+    runs = client.search_runs([exp.experiment_id])
+    names = sorted(r.info.run_name for r in runs)
+    assert names == sorted(f"{r}-seed0" for r in ("mrcfa_b1", "mrcfa_b1_p100", "mrcfa_b1_p90", "mrcfa_b1_p70",
+                                                  "mrcfa_b1_p30", "mrcfa_b1_p10"))
+    run = next(r for r in runs if r.info.run_name == "mrcfa_b1-seed0")
+    metrics = run.data.metrics
+    saved = json.loads((pipeline_dir / "results/smoke/runs/mrcfa_b1/seed0/metrics.json").read_text())
+    assert metrics["mIoU"] == pytest.approx(saved["mIoU"]) and "fps_cached" in metrics
+    assert len(client.get_metric_history(run.info.run_id, "train_loss")) >= 2
+    assert run.data.tags["mrcfa.tables"] == "table1,table2,table3,table4,table5,figure3"
+    assert run.data.params["model.keep_ratio"] == "0.5"
+
+
+def test_dvc_files_match_the_registry():
+    proc = subprocess.run([sys.executable, "workflow/scripts/generate_dvc.py", "--check"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_dvc_drift_is_detected(tmp_path):
+    for name in ("dvc.yaml", "params.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace("config_hash: ", "config_hash: x", 1))
+    proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/generate_dvc.py"), "--check",
+                           "--out", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "params.yaml" in proc.stderr
+
+
+@pytest.mark.slow
+def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
+    env = tool_env()
+    run = lambda *a: subprocess.run(list(a), cwd=pipeline_dir, env=env, capture_output=True, text=True)  # noqa: E731
+    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
+                [sys.executable, str(pipeline_dir / "workflow/scripts/generate_dvc.py"), "--profile", "smoke",
+                 "--out", str(pipeline_dir)]):
+        proc = run(*cmd)
+        assert proc.returncode == 0, proc.stderr
+    proc = run(str(BIN / "dvc"), "repro", "table2")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (pipeline_dir / "results/smoke/tables/table2.md").is_file()
+    shown = run(str(BIN / "dvc"), "metrics", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "mrcfa_b1_p10/seed0/metrics.json" in text and "mIoU" in text
+    again = run(str(BIN / "dvc"), "repro", "table2")
+    assert again.returncode == 0 and "didn't change" in again.stdout + again.stderr
