@@ -40,6 +40,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_data.py
 
 dvc: $(STAMP)
 	$(PY) workflow/scripts/generate_dvc.py

@@ -21,31 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-IGNORE_INDEX = 255
+from mrcfa.data.io import load_label
+from mrcfa.data.vspw_layout import IGNORE_INDEX, read_list, reduce_zero_label
 
 __all__ = [
     "IGNORE_INDEX",
     "ConfusionMatrix",
     "VideoConsistency",
-    "reduce_zero_label",
-    "read_label_png",
-    "read_video_list",
     "score_prediction_dir",
 ]
-
-
-def reduce_zero_label(mask: np.ndarray) -> np.ndarray:
-    """Map raw VSPW labels to training labels: 0 -> 255, k -> k-1, 255 -> 255.
-
-    VSPW's class 0 ("others") is treated as void, exactly like 255.
-    """
-    if mask.dtype != np.uint8:
-        raise ValueError(f"reduce_zero_label expects a uint8 mask, got {mask.dtype}")
-    out = mask - np.uint8(1)  # uint8 wrap-around sends 0 to 255
-    out[mask == IGNORE_INDEX] = IGNORE_INDEX
-    return out
 
 
 def _check_pair(pred: np.ndarray, gt: np.ndarray) -> None:
@@ -248,21 +233,6 @@ class VideoConsistency:
         }
 
 
-def read_label_png(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a single-channel label PNG; palette PNGs yield their indices."""
-    with Image.open(path) as img:
-        arr = np.array(img)
-    if arr.ndim != 2:
-        raise ValueError(f"{path}: expected a single-channel label image, got shape {arr.shape}")
-    return arr
-
-
-def read_video_list(path: str | os.PathLike[str]) -> list[str]:
-    """Video names from a VSPW split file, tolerant of blank lines and no final newline."""
-    text = Path(path).read_text()
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def _nan_to_none(values: Iterable[float]) -> list[float | None]:
     return [None if math.isnan(v) else v for v in values]
 
@@ -279,7 +249,7 @@ def score_prediction_dir(
     Frames of a video are the sorted GT mask names in ``data_root/data/<video>/mask``.
     """
     root, preds = Path(data_root), Path(pred_dir)
-    videos = read_video_list(root / f"{split}.txt")
+    videos = read_list(root / f"{split}.txt")
     cm = ConfusionMatrix(num_classes)
     vc = VideoConsistency()
     num_frames = 0
@@ -299,8 +269,8 @@ def score_prediction_dir(
             pred_path = preds / video / name
             if not pred_path.is_file():
                 raise FileNotFoundError(f"missing prediction: {pred_path}")
-            gt = reduce_zero_label(read_label_png(mask_dir / name))
-            pred = read_label_png(pred_path)
+            gt = reduce_zero_label(load_label(mask_dir / name))
+            pred = load_label(pred_path)
             if pred.shape != gt.shape:
                 raise ValueError(
                     f"{pred_path}: prediction size {pred.shape} differs from "

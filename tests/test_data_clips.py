@@ -49,10 +49,18 @@ def test_squeezed_clips_are_valid(offsets: tuple[int, ...]) -> None:
             assert refs[0] == 0  # squeezed clips start at the first frame
 
 
-@pytest.mark.parametrize("bad", [(), (-3, -6), (-3, 0), (3,), (-3, -3)])
+@pytest.mark.parametrize("bad", [(-3, -6), (-3, 0), (3,), (-3, -3)])
 def test_bad_offsets_are_rejected(bad: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="offsets"):
         clips.test_reference_positions(5, bad)
+
+
+def test_no_offsets_means_single_frames() -> None:
+    """The SegFormer baseline: clips of the target alone, uniform over the whole video."""
+    rng = np.random.default_rng(0)
+    targets = {clips.train_clip_positions(5, (), rng)[0] for _ in range(200)}
+    assert targets == {0, 1, 2, 3, 4}
+    assert clips.test_reference_positions(7, ()) is None
 
 
 def test_train_positions_follow_offsets_in_both_directions() -> None:

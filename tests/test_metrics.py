@@ -13,8 +13,6 @@ from PIL import Image
 from mrcfa.metrics import (
     ConfusionMatrix,
     VideoConsistency,
-    read_video_list,
-    reduce_zero_label,
     score_prediction_dir,
 )
 
@@ -89,19 +87,6 @@ def test_confusion_matrix_merge_and_roundtrip() -> None:
     assert np.array_equal(restored.matrix, whole.matrix)
     with pytest.raises(ValueError):
         a.merge(ConfusionMatrix(4))
-
-
-def test_reduce_zero_label() -> None:
-    out = reduce_zero_label(np.array([[0, 1, 2, 124, 254, 255]], dtype=np.uint8))
-    assert out.dtype == np.uint8
-    assert out.tolist() == [[255, 0, 1, 123, 253, 255]]
-    with pytest.raises(ValueError):
-        reduce_zero_label(np.array([[1]], dtype=np.int32))
-
-
-def test_read_video_list_tolerates_blank_lines(tmp_path: Path) -> None:
-    (tmp_path / "val.txt").write_text("a\n\n b \nc")
-    assert read_video_list(tmp_path / "val.txt") == ["a", "b", "c"]
 
 
 # ---------------------------------------------------------------- mVC
