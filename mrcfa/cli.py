@@ -258,7 +258,9 @@ def cmd_config(args: argparse.Namespace) -> int:
 def _run_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--profile", default="demo" if not required else None, required=required,
                    help="scale: smoke, demo or paper (experiments/profiles/)")
-    p.add_argument("--run", required=required, help="run name from experiments/registry.yaml")
+    # `--run-name` is for torchrun, whose own parser takes `--run` for an abbreviation of its `--run-path`.
+    p.add_argument("--run", "--run-name", dest="run", required=required,
+                   help="run name from experiments/registry.yaml")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--registry", default=None, help="registry file (default: experiments/registry.yaml)")
     p.add_argument("--results", default="results", help="root of the declared outputs")

@@ -54,6 +54,7 @@ class ModelConfig:
     width_div: int = 1  # CPU profiles: divide every MiT width by this (heads kept)
     depth_cap: int | None = None  # CPU profiles: at most this many blocks per stage
     drop_path: float = 0.1
+    dropout: float = 0.1  # Dropout2d before every classifier, as released
     pretrained: str | None = None  # path to SegFormer's ImageNet mit_bX.pth ("{backbone}" expands)
 
     @property
@@ -218,6 +219,7 @@ def _validate_model(m: ModelConfig, p: str) -> ModelConfig:
     _check(m.num_scales in (1, 2, 3, 4), p + "num_scales", f"L must be 1, 2, 3 or 4, got {m.num_scales}")
     _check(m.sar_variant in SAR_VARIANTS, p + "sar_variant", f"must be one of {SAR_VARIANTS}")
     _check(0.0 <= m.drop_path < 1.0, p + "drop_path", "must be in [0, 1)")
+    _check(0.0 <= m.dropout < 1.0, p + "dropout", "must be in [0, 1)")
     _check(m.width_div >= 1, p + "width_div", "must be >= 1")
     for c, h in zip(MIT_EMBED_DIMS[m.backbone], MIT_HEADS):
         _check(c % (m.width_div * h) == 0, p + "width_div",

@@ -10,7 +10,6 @@ Each configuration runs in a fresh process (peak RSS on CPU). Results also go to
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

@@ -152,3 +152,84 @@ def test_config_errors_are_reported_with_the_field(project):
 def test_cli_help_does_not_import_torch():
     code = "import sys; from mrcfa.cli import build_parser; build_parser(); assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+
+
+def test_cityscapes_evaluation_scores_the_annotated_frames(tmp_path):
+    from test_data_cityscapes import SNIPPETS, write_cityscapes
+
+    from mrcfa.config import RunConfig
+    from mrcfa.engine.evaluate import evaluate
+    from mrcfa.engine.paths import RunPaths
+    from mrcfa.models.segmenter import build_model
+
+    root = write_cityscapes(tmp_path / "cityscapes", "sequence", split="val")
+    cfg = RunConfig.from_dict({
+        "run": "cs", "profile": "test",
+        "model": {"width_div": 8, "depth_cap": 1, "embed_dim": 16, "num_classes": 19, "ref_offsets": [-6, -3],
+                  "num_scales": 4},
+        "data": {"dataset": "cityscapes", "layout": "cityscapes", "root": str(root), "test_base": [64, 32]},
+    })
+    torch.manual_seed(0)
+    torch.save(build_model(cfg.model).state_dict(), tmp_path / "model.pt")
+    result = evaluate(cfg, tmp_path / "model.pt", RunPaths.of("test", "cs", 0, tmp_path / "r", tmp_path / "w"),
+                      progress=False)
+    assert result["num_frames"] == len(SNIPPETS) and result["mVC8"] is None
+    assert 0.0 <= result["mIoU"] <= 100.0 and len(result["per_class_iou"]) == 19
+    # Every class in the ground truth has an IoU; the others have none.
+    present = {f % 19 for _, _, f in SNIPPETS}
+    assert {i for i, v in enumerate(result["per_class_iou"]) if v is not None} == present
+
+
+@pytest.mark.slow
+def test_ddp_two_gloo_processes_equal_one_process_with_accumulation(project):
+    """Two processes × 1 clip (DDP, gloo) against one process × 2 micro-batches of 1 clip: the same clips,
+    the same averaged gradients, hence the same parameters. Dropout is off so both draw no random masks;
+    BN running statistics differ by design (DDP keeps rank 0's), so only parameters are compared."""
+    profiles = project / "experiments" / "profiles"
+    base = yaml.safe_load((profiles / "smoke.yaml").read_text())
+    base["model"] |= {"dropout": 0.0, "drop_path": 0.0}
+    base["train"] |= {"iters": 4, "batch_size": 2, "lr": 1e-3, "checkpoint_every": 100}
+    (profiles / "ddp.yaml").write_text(yaml.safe_dump(base))
+    base["train"]["accum_steps"] = 2
+    (profiles / "accum.yaml").write_text(yaml.safe_dump(base))
+
+    args = ["--run-name", "mrcfa_b1", "--seed", "0", "--threads", "1", "--no-track", "--json"]
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          "-m", "mrcfa", "train", "--profile", "ddp", *args], cwd=project, env=tool_env(),
+                         capture_output=True, text=True)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    mrcfa(project, "train", "--profile", "accum", *args)
+    a = _weights(project / "results/ddp/runs/mrcfa_b1/seed0/model.pt")
+    b = _weights(project / "results/accum/runs/mrcfa_b1/seed0/model.pt")
+    params = [k for k in a if "running_" not in k and "num_batches" not in k]
+    for k in params:
+        torch.testing.assert_close(a[k], b[k], atol=2e-6, rtol=1e-5, msg=k)
+    start = build_reference_init(project)
+    assert any(not torch.equal(a[k], start[k]) for k in params)  # training moved the weights
+
+
+def build_reference_init(project: Path) -> dict[str, torch.Tensor]:
+    from mrcfa.config import load_registry
+    from mrcfa.models.segmenter import build_model
+
+    cfg = load_registry(project / "experiments/registry.yaml").resolve("ddp", "mrcfa_b1")
+    torch.manual_seed(0)
+    return build_model(cfg.model).state_dict()
+
+
+def test_optimizer_groups_follow_the_released_recipe():
+    from mrcfa.config import TrainConfig
+    from mrcfa.engine.optim import lr_factor, param_groups
+    from mrcfa.models.segmenter import build_model
+    from test_models import cfg
+
+    model = build_model(cfg())
+    groups = {(g["lr"], g["weight_decay"]): g["params"] for g in param_groups(model, TrainConfig(lr=1e-4))}
+    ids = {k: {id(p) for p in v} for k, v in groups.items()}
+    assert id(model.temporal.query["stage4"].weight) in ids[(1e-3, 0.01)]  # head: lr × 10
+    assert id(model.decoder.fuse.bn.weight) in ids[(1e-3, 0.01)]  # 'head' matches first, as in mmcv
+    assert id(model.backbone.stages[0].blocks[0].norm1.weight) in ids[(1e-4, 0.0)]  # norms: no decay
+    assert id(model.backbone.stages[0].blocks[0].attn.q.weight) in ids[(1e-4, 0.01)]
+    tc = TrainConfig(iters=100, warmup_iters=10, warmup_ratio=1e-6)
+    assert lr_factor(0, tc) == pytest.approx(1e-6) and lr_factor(10, tc) == pytest.approx(0.9)
+    assert lr_factor(5, tc) == pytest.approx(0.95 * (1 - 0.5 * (1 - 1e-6)))

@@ -34,3 +34,12 @@ def init() -> DistEnv:
 def barrier() -> None:
     if td.is_initialized():
         td.barrier()
+
+
+def mean_across_ranks(value: float) -> float:
+    """The mean of a scalar over all processes (the logged loss covers the whole global batch)."""
+    if not td.is_initialized():
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    td.all_reduce(t)
+    return t.item() / td.get_world_size()

@@ -19,6 +19,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from mrcfa.config import RunConfig
+from mrcfa.data.cityscapes import CityscapesClipDataset
 from mrcfa.data.vspw import VSPWVideo, list_videos
 from mrcfa.engine.datasets import test_transform
 from mrcfa.engine.io import atomic_write, write_json
@@ -55,11 +56,10 @@ def sample_frames(num_frames: int) -> list[int]:
 def evaluate(cfg: RunConfig, weights: str | Path, paths: RunPaths, *, split: str = "val",
              device: torch.device | None = None, pred_dir: Path | None = None, sample_videos: int = 2,
              progress: bool = True) -> dict[str, Any]:
-    if cfg.data.layout != "vspw":
-        raise NotImplementedError("evaluation of the Cityscapes layout (annotated frames only) is not built yet; "
-                                  "see the issue tracker")
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = load_trained(cfg, weights, device)
+    if cfg.data.layout == "cityscapes":
+        return evaluate_annotated(cfg, model, split, device, progress)
     predictor = StreamingPredictor(model)
     transform = test_transform(cfg)
     cm = ConfusionMatrix(cfg.model.num_classes)
@@ -92,6 +92,27 @@ def evaluate(cfg: RunConfig, weights: str | Path, paths: RunPaths, *, split: str
         "config_hash": cfg.hash(), "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(), **vc.result(),
         "per_class_iou": [None if np.isnan(v) else v for v in cm.per_class_iou()],
         "num_frames": total, "num_videos": len(videos),
+    }
+
+
+def evaluate_annotated(cfg: RunConfig, model: Segmenter, split: str, device: torch.device,
+                       progress: bool) -> dict[str, Any]:
+    """Cityscapes: only the annotated frame of each snippet is scored (its references read from the
+    sequence at the configured offsets); video consistency is undefined with one label per snippet."""
+    clips = CityscapesClipDataset(cfg.data.root, split, cfg.model.ref_offsets or (), test_transform(cfg))
+    cm = ConfusionMatrix(cfg.model.num_classes)
+    with torch.inference_mode():
+        for i in tqdm(range(len(clips)), desc=f"eval {cfg.run}", disable=not progress, mininterval=2.0,
+                      file=sys.stderr):
+            item = clips[i]
+            frames, label = item["frames"], item["labels"][-1].numpy().astype(np.uint8)
+            logits = model(frames[None].to(device)).logits
+            cm.update(to_prediction(logits, tuple(frames.shape[-2:]), label.shape), label)
+    return {
+        "run": cfg.run, "seed": None, "profile": cfg.profile, "dataset": cfg.data.dataset,
+        "config_hash": cfg.hash(), "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(), "mVC8": None,
+        "mVC16": None, "per_class_iou": [None if np.isnan(v) else v for v in cm.per_class_iou()],
+        "num_frames": len(clips), "num_videos": len(clips),
     }
 
 

@@ -117,10 +117,13 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
     configure_determinism(tc.deterministic, device)
     model: torch.nn.Module = build_model(cfg.model).to(device)
     if env.world > 1:
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        # SyncBN as released on GPUs; torch's SyncBN has no CPU kernel, so gloo runs keep per-process BN
+        # (which is then exactly what one process with gradient accumulation computes).
+        if device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = build_optimizer(model, tc)
+    optimizer = build_optimizer(unwrap(model), tc)  # parameter names without DDP's "module." prefix
     use_amp = tc.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -179,6 +182,7 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
             scaler.step(optimizer)
             scaler.update()
             optimizer.zero_grad(set_to_none=True)
+            total = dist.mean_across_ranks(total)
             if (it + 1) % tc.log_every == 0 or it + 1 == tc.iters:
                 history.append((it + 1, total, lr))
                 if tracker is not None:

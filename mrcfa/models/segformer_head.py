@@ -20,10 +20,10 @@ class ConvBNReLU(nn.Sequential):
 
 
 class Classifier(nn.Sequential):
-    """Dropout2d(0.1) then a 1×1 conv to class logits."""
+    """Dropout2d (0.1 as released) then a 1×1 conv to class logits."""
 
-    def __init__(self, cin: int, num_classes: int) -> None:
-        super().__init__(nn.Dropout2d(0.1), nn.Conv2d(cin, num_classes, 1))
+    def __init__(self, cin: int, num_classes: int, dropout: float = 0.1) -> None:
+        super().__init__(nn.Dropout2d(dropout), nn.Conv2d(cin, num_classes, 1))
 
 
 @dataclass
@@ -35,11 +35,11 @@ class FrameDecoding:
 class SegFormerDecoder(nn.Module):
     """Project each stage to E channels, upsample to 1/4, concatenate deepest first, fuse, classify."""
 
-    def __init__(self, in_channels: tuple[int, ...], embed_dim: int, num_classes: int) -> None:
+    def __init__(self, in_channels: tuple[int, ...], embed_dim: int, num_classes: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.embed = nn.ModuleList(nn.Linear(c, embed_dim) for c in in_channels)
         self.fuse = ConvBNReLU(len(in_channels) * embed_dim, embed_dim)
-        self.classifier = Classifier(embed_dim, num_classes)
+        self.classifier = Classifier(embed_dim, num_classes, dropout)
 
     def forward(self, stages: list[torch.Tensor]) -> FrameDecoding:
         size = stages[0].shape[-2:]

@@ -29,7 +29,7 @@ class Segmenter(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.backbone = MiT(cfg)
-        self.decoder = SegFormerDecoder(self.backbone.out_channels, cfg.embed_dim, cfg.num_classes)
+        self.decoder = SegFormerDecoder(self.backbone.out_channels, cfg.embed_dim, cfg.num_classes, cfg.dropout)
         self.temporal = TemporalHead(cfg, self.backbone.out_channels) if cfg.temporal else None
         if cfg.pretrained:
             load_imagenet_weights(self.backbone, cfg.pretrained)

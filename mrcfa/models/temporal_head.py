@@ -72,9 +72,10 @@ class TemporalHead(nn.Module):
         self.value_down = nn.Conv2d(e, e, 4, stride=4)  # fused decoder feature, 1/8 -> 1/32
         if cfg.arch == "mrcfa":
             self.affinity = AffinityDecoder(self.stages, double=cfg.double_sar, sar=bool(cfg.sar), maa=bool(cfg.maa))
-        self.classifier = Classifier(e, cfg.num_classes)
+        self.classifier = Classifier(e, cfg.num_classes, cfg.dropout)
         # Training-only: one classifier per reference on its retrieved feature (the released deco1..3).
-        self.aux_classifiers = nn.ModuleList(Classifier(e, cfg.num_classes) for _ in cfg.ref_offsets or ())
+        self.aux_classifiers = nn.ModuleList(Classifier(e, cfg.num_classes, cfg.dropout)
+                                             for _ in cfg.ref_offsets or ())
 
     def reference_state(self, stages: list[torch.Tensor], fused: torch.Tensor) -> ReferenceState:
         keys = {}

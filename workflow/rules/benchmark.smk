@@ -1,4 +1,6 @@
 # Benchmark: FPS (cached and clip protocols), memory, parameters, FLOPs; one job per run (seed-free).
+# Timing needs an otherwise idle machine: the job claims every core Snakemake was given, so nothing runs
+# beside it, while torch uses only the profile's bench threads.
 
 
 rule benchmark:
@@ -6,11 +8,13 @@ rule benchmark:
         "results/{profile}/runs/{run}/bench.json",
     log:
         "results/{profile}/logs/bench/{run}.log",
-    threads: res("bench", "threads", 1)
+    threads: EXCLUSIVE_THREADS
+    params:
+        threads=res("bench", "threads", 1),
     resources:
         gpu=res("bench", "gpu", 0),
         mem_mb=res("bench", "mem_mb", 4000),
         runtime=lambda wc, attempt: res("bench", "runtime", 15) * attempt,
     shell:
-        "OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
-        "{MRCFA} bench --profile {wildcards.profile} --run {wildcards.run} --threads {threads} --json > {log} 2>&1"
+        "OMP_NUM_THREADS={params.threads} {GPU} {resources.gpu} -- "
+        "{MRCFA} bench --profile {wildcards.profile} --run {wildcards.run} --threads {params.threads} --json > {log} 2>&1"

@@ -23,6 +23,11 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+# Local runs: all cores Snakemake was given (no other job runs beside it); on a cluster (no core count,
+# or a huge one) one thread, the node's CPUs come from the executor's own resources.
+EXCLUSIVE_THREADS = workflow.cores if workflow.cores and workflow.cores <= 256 else 1
+
+
 def res(step, key, default):
     return PROFILE_SPEC.get("resources", {}).get(step, {}).get(key, default)
 
