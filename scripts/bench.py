@@ -4,19 +4,20 @@ Prints, at 480×864, batch 1 (the paper's test size):
 - STM's effect: MRCFA-B1 with p = 0.5 against p = 1.0 (paper, GPU: 1.22× FPS, −15 % memory);
 - the cost of one new frame of MRCFA-B1 in streaming (`cached`) mode over SegFormer-B1's single frame
   (paper, GPU: 58.7 / 40.1 = 1.46×).
-Each configuration runs in a fresh process (peak RSS on CPU). Results also go to results/bench/ratios.json.
+Each configuration runs in a fresh `mrcfa bench` process (peak RSS on CPU). Results also go to
+results/bench/ratios.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mrcfa.config import ModelConfig, _build  # noqa: E402
-from mrcfa.engine.bench import benchmark  # noqa: E402
 from mrcfa.engine.io import write_json  # noqa: E402
 
 
@@ -30,18 +31,21 @@ def main() -> int:
     args = parser.parse_args()
     size = tuple(int(x) for x in args.size.split("x"))
 
-    def run(name: str, fields: dict, protocols: tuple[str, ...]) -> dict:
-        cfg = _build(ModelConfig, {"backbone": "b1", **fields}, "model.")
-        r = benchmark(cfg, size=size, iters=args.iters, warmup=args.warmup, threads=args.threads,
-                      protocols=protocols)
+    def run(name: str, fields: list[str], protocols: tuple[str, ...]) -> dict:
+        cmd = [sys.executable, "-m", "mrcfa", "bench", "--backbone", "b1", "--size", args.size, "--iters",
+               str(args.iters), "--warmup", str(args.warmup), "--json", *fields]
+        cmd += [x for p in protocols for x in ("--protocol", p)]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         line = "  ".join(f"{p}: {r[f'fps_{p}']:.3f} FPS, {r[f'memory_mb_{p}']:.0f} MB" for p in protocols)
         print(f"{name:<24} {line}", flush=True)
         return r
 
     print(f"{args.size}, batch 1, {args.iters} timed iterations after {args.warmup} warm-up")
-    seg = run("SegFormer-B1", {"arch": "segformer"}, ("cached",))
-    p50 = run("MRCFA-B1 p=0.5", {"keep_ratio": 0.5}, ("cached", "clip"))
-    p100 = run("MRCFA-B1 p=1.0", {"keep_ratio": 1.0}, ("cached",))
+    seg = run("SegFormer-B1", ["--model", "segformer"], ("cached",))
+    p50 = run("MRCFA-B1 p=0.5", ["--keep-ratio", "0.5"], ("cached", "clip"))
+    p100 = run("MRCFA-B1 p=1.0", ["--keep-ratio", "1.0"], ("cached",))
     ratios = {
         "stm_fps_ratio_p50_over_p100": p50["fps_cached"] / p100["fps_cached"],
         "stm_memory_change_p50_vs_p100": p50["memory_mb_cached"] / p100["memory_mb_cached"] - 1,

@@ -81,11 +81,21 @@ def measure(cfg: ModelConfig, protocol: str, size: tuple[int, int], iters: int, 
         run()
         _sync(device)
         elapsed += time.perf_counter() - t
-    if device.type == "cuda":
-        memory_mb = torch.cuda.max_memory_allocated(device) / 2**20
-    else:
-        memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    memory_mb = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else peak_rss_mb()
     return {"fps": iters / elapsed, "memory_mb": memory_mb, "flops": counter.get_total_flops()}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process image. Linux's VmHWM starts afresh at exec, unlike ru_maxrss,
+    which a spawned child inherits from its parent's size at fork."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(queue: Any, args: tuple) -> None:
