@@ -86,7 +86,11 @@ def cmd_weights_check(args: argparse.Namespace) -> int:
     try:
         report = check_weights(args.arch, args.file)
     except (FileNotFoundError, CheckpointMismatch) as e:
-        print(f"error: {e}", file=sys.stderr)
+        hint = ""
+        if isinstance(e, FileNotFoundError) and args.arch.startswith("mit_"):
+            hint = (f"\nSegFormer's ImageNet weights ({args.arch}.pth) come from the NVlabs/SegFormer release; "
+                    "put them under weights/ (nothing is downloaded at run time).")
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     data = {"loaded": report.loaded, "missing": report.missing, "unexpected": report.unexpected,
             "mismatched": report.mismatched}

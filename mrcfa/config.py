@@ -8,6 +8,7 @@ CLI's `--help`, Snakemake's parse step and `analysis` read configs too.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -312,8 +313,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
-    with open(path) as f:
-        data = yaml.safe_load(f) or {}
+    with open(path) as f:  # libyaml's loader when present: the registry is read at every Snakemake start
+        data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
@@ -324,13 +325,16 @@ class Registry:
     runs: dict[str, dict[str, Any]]
     tables: dict[str, dict[str, Any]]
     profiles_dir: Path
+    _profiles: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def profile(self, name: str) -> dict[str, Any]:
-        path = self.profiles_dir / f"{name}.yaml"
-        if not path.is_file():
-            known = sorted(p.stem for p in self.profiles_dir.glob("*.yaml"))
-            raise ConfigError(f"profile: unknown profile {name!r} (known: {', '.join(known)})")
-        return _load_yaml(path)
+        if name not in self._profiles:  # read once: Snakemake asks for every job at parse time
+            path = self.profiles_dir / f"{name}.yaml"
+            if not path.is_file():
+                known = sorted(p.stem for p in self.profiles_dir.glob("*.yaml"))
+                raise ConfigError(f"profile: unknown profile {name!r} (known: {', '.join(known)})")
+            self._profiles[name] = _load_yaml(path)
+        return copy.deepcopy(self._profiles[name])
 
     def seeds(self, profile: str) -> list[int]:
         return [int(s) for s in self.profile(profile).get("seeds", [0])]

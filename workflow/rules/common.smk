@@ -44,6 +44,14 @@ def dataset_marker(dataset):
     return f"results/{PROFILE}/data/{dataset}.check.json"
 
 
+def weights_marker(run):
+    """Runs that start from ImageNet weights wait for a passed `mrcfa weights check` of them."""
+    cfg = REGISTRY.resolve(PROFILE, run)
+    if not cfg.model.pretrained:
+        return []
+    return [f"results/{PROFILE}/weights/mit_{cfg.model.backbone}.check.json"]
+
+
 def run_dir(run, seed):
     return f"results/{PROFILE}/runs/{run}/seed{seed}"
 

@@ -21,3 +21,18 @@ rule data_check:
     threads: 1
     shell:
         "{MRCFA} data check {params.root:q} --dataset {wildcards.dataset} --fast --json > {output} 2> {log}"
+
+
+rule weights_check:
+    """SegFormer's ImageNet MiT weights load completely (a partial load is refused, never silent).
+    The file is not a declared input, so a dry run lists the whole pipeline before the weights are there;
+    the check itself fails with a message saying where to put them."""
+    output:
+        "results/{profile}/weights/mit_{backbone}.check.json",
+    log:
+        "results/{profile}/logs/weights_check_{backbone}.log",
+    params:
+        path="weights/mit_{backbone}.pth",
+    threads: 1
+    shell:
+        "{MRCFA} weights check --arch mit_{wildcards.backbone} {params.path:q} --json > {output} 2> {log}"

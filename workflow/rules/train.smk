@@ -5,6 +5,7 @@
 rule train:
     input:
         data=lambda wc: dataset_marker(run_dataset(wc.run)),
+        weights=lambda wc: weights_marker(wc.run),
     output:
         model="results/{profile}/runs/{run}/seed{seed}/model.pt",
         history="results/{profile}/runs/{run}/seed{seed}/history.csv",
