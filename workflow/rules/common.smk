@@ -23,9 +23,11 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-# Local runs: all cores Snakemake was given (no other job runs beside it); on a cluster (no core count,
-# or a huge one) one thread, the node's CPUs come from the executor's own resources.
-EXCLUSIVE_THREADS = workflow.cores if workflow.cores and workflow.cores <= 256 else 1
+# Benchmarks run alone: they claim all cores Snakemake was given. On a cluster (no core count, or a huge
+# one) the node's CPUs come from the executor's resources instead; `exclusive_bench: false` (the CI
+# profile, where timings do not matter) lets them run beside other jobs.
+EXCLUSIVE_THREADS = (workflow.cores if config.get("exclusive_bench", True) and workflow.cores
+                     and workflow.cores <= 256 else 1)
 
 
 def res(step, key, default):
