@@ -26,8 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Benchmarks run alone: they claim all cores Snakemake was given. On a cluster (no core count, or a huge
 # one) the node's CPUs come from the executor's resources instead; `exclusive_bench: false` (the CI
 # profile, where timings do not matter) lets them run beside other jobs.
-EXCLUSIVE_THREADS = (workflow.cores if config.get("exclusive_bench", True) and workflow.cores
-                     and workflow.cores <= 256 else 1)
+_exclusive = str(config.get("exclusive_bench", True)).lower() not in ("false", "0", "no")  # --config gives strings
+EXCLUSIVE_THREADS = workflow.cores if _exclusive and workflow.cores and workflow.cores <= 256 else 1
 
 
 def res(step, key, default):
