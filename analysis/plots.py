@@ -26,7 +26,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from analysis import atomic  # noqa: E402
+from mrcfa import atomic  # noqa: E402
 from analysis.metrics import metric  # noqa: E402
 from analysis.qualitative import plot_figure3  # noqa: E402
 from analysis.table_model import Table, build_table  # noqa: E402

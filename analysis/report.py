@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from analysis import atomic
+from mrcfa import atomic
 from analysis.environment import Environment, collect
 from analysis.flavours import CITED_NOTE, HTML, Grid, main_grid, vs_paper_grid
 from analysis.plots import SavedFigure, build_plots

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from analysis import atomic, latex
+from analysis import latex
+from mrcfa import atomic
 from analysis.flavours import CITED_NOTE, MARKDOWN, main_grid, vs_paper_grid
 from analysis.table_model import Table, build_table, vs_paper_frame
 from analysis.workspace import Workspace

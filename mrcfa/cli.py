@@ -222,7 +222,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     protocols = tuple(args.protocol) if args.protocol else (cfg.bench.protocols if args.run else ("cached", "clip"))
     result = benchmark(model_cfg, size=size, iters=iters, warmup=warmup, threads=args.threads, protocols=protocols)
     if args.run:
-        from mrcfa.engine.io import write_json
+        from mrcfa.atomic import write_json
         from mrcfa.engine.paths import RunPaths
 
         result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash()}

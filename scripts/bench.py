@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mrcfa.engine.io import write_json  # noqa: E402
+from mrcfa.atomic import write_json  # noqa: E402
 
 
 def main() -> int:

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 from mrcfa.data.synth import write_synthetic  # noqa: E402
 from mrcfa.data.transforms import ClipTrainTransform  # noqa: E402
 from mrcfa.data.vspw import VSPWClipDataset  # noqa: E402
-from mrcfa.engine.io import write_json  # noqa: E402
+from mrcfa.atomic import write_json  # noqa: E402
 
 
 def clips_per_second(root: Path, crop: tuple[int, int], base: tuple[int, int], workers: int, batches: int,

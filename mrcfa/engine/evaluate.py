@@ -22,7 +22,7 @@ from mrcfa.config import RunConfig
 from mrcfa.data.cityscapes import CityscapesClipDataset
 from mrcfa.data.vspw import VSPWVideo, list_videos
 from mrcfa.engine.datasets import test_transform
-from mrcfa.engine.io import atomic_write, write_json
+from mrcfa.atomic import atomic_write, write_json
 from mrcfa.engine.paths import RunPaths
 from mrcfa.metrics import ConfusionMatrix, VideoConsistency
 from mrcfa.models.mit import load_state_strict, read_state_dict

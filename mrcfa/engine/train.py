@@ -26,7 +26,7 @@ from tqdm import tqdm
 from mrcfa.config import RunConfig
 from mrcfa.engine import distributed as dist
 from mrcfa.engine.datasets import ChunkSampler, GlobalSamples, clip_dataset
-from mrcfa.engine.io import atomic_write, write_json, write_text
+from mrcfa.atomic import atomic_write, write_json, write_text
 from mrcfa.engine.optim import build_optimizer, set_lr
 from mrcfa.engine.paths import RunPaths
 from mrcfa.engine.preflight import preflight

@@ -1,4 +1,5 @@
-"""Atomic writes: a killed job leaves either the old file or the new one, never half of one."""
+"""Atomic writes: a killed job or a concurrent reader (Snakemake, a browser) sees either the old file or
+the new one, never half of one. No torch here: `analysis` writes its tables through this too."""
 
 from __future__ import annotations
 
@@ -11,19 +12,38 @@ from pathlib import Path
 from typing import Any
 
 
+def _file_mode() -> int:
+    # mkstemp creates 0600 files; outputs get the usual permissions under the umask.
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_MODE = _file_mode()
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)` on a temporary file beside `path`, then rename it over `path`."""
+    """Call `write(tmp)` on a temporary file beside `path` (same filesystem), then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, _MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def _finite(data: Any) -> Any:
@@ -38,9 +58,4 @@ def _finite(data: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    text = json.dumps(_finite(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
-    return atomic_write(path, lambda p: p.write_text(text))
-
-
-def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda p: p.write_text(text))
+    return write_text(path, json.dumps(_finite(data), indent=2, sort_keys=True, allow_nan=False) + "\n")
