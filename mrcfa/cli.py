@@ -67,13 +67,13 @@ def _threads(args: argparse.Namespace) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from mrcfa.config import ModelConfig, _build
+    from mrcfa.config import ModelConfig, build_section
     from mrcfa.models.segmenter import build_model, count_parameters
 
     fields: dict[str, Any] = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
     if args.num_scales:
         fields["num_scales"] = args.num_scales
-    counts = count_parameters(build_model(_build(ModelConfig, fields, "model.")))
+    counts = count_parameters(build_model(build_section(ModelConfig, fields, "model.")))
     _print(counts, args.json, f"{args.model}-{args.backbone}: total {counts['total'] / 1e6:.3f} M, "
                               f"inference {counts['inference'] / 1e6:.3f} M ({counts['inference']:,})")
     return 0
@@ -200,7 +200,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                       progress=not args.json)
     write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=_row_tags(registry, cfg.run))
     brief = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16")}
-    _print(brief if args.json else None, args.json, "  ".join(f"{k} {v:.2f}" for k, v in brief.items()))
+    text = "  ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in brief.items())  # no mVC on Cityscapes
+    _print(brief if args.json else None, args.json, text)
     return 0
 
 
@@ -212,12 +213,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         model_cfg, bc = cfg.model, cfg.bench
         size, iters, warmup = args.size or bc.size, args.iters or bc.iters, args.warmup if args.warmup is not None else bc.warmup
     else:
-        from mrcfa.config import ModelConfig, _build
+        from mrcfa.config import ModelConfig, build_section
 
         fields = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
         if args.keep_ratio is not None:
             fields["keep_ratio"] = args.keep_ratio
-        model_cfg = _build(ModelConfig, fields, "model.")
+        model_cfg = build_section(ModelConfig, fields, "model.")
         size, iters, warmup = args.size or (480, 864), args.iters or 20, 3 if args.warmup is None else args.warmup
     protocols = tuple(args.protocol) if args.protocol else (cfg.bench.protocols if args.run else ("cached", "clip"))
     result = benchmark(model_cfg, size=size, iters=iters, warmup=warmup, threads=args.threads, protocols=protocols)
@@ -250,7 +251,7 @@ def cmd_track_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    registry, cfg = _resolve(args)
+    _, cfg = _resolve(args)
     data = {"hash": cfg.hash(), **cfg.to_dict()}
     _print(data, True)
     return 0

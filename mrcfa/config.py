@@ -144,7 +144,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        return _build(cls, d, "")
+        return build_section(cls, d, "")
 
 
 # --- building and validation -------------------------------------------------------------------
@@ -161,7 +161,7 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: expected a mapping, got {value!r}")
-        return _build(tp, value, name + ".")
+        return build_section(tp, value, name + ".")
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{name}: expected a list, got {value!r}")
@@ -193,7 +193,8 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     return value
 
 
-def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+def build_section(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
+    """Build and validate one config dataclass from plain values; errors name `prefix` + the field."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
@@ -365,7 +366,7 @@ class Registry:
             layers["model"] = _merge(layers["model"], {"num_classes": num_classes})
         layers = _merge(layers, overrides)
         layers = _merge(layers, {k: v for k, v in spec.items() if k != "dataset"})
-        return _build(RunConfig, {"run": run, "profile": profile, **layers}, "")
+        return build_section(RunConfig, {"run": run, "profile": profile, **layers}, "")
 
     def check(self, profile: str) -> dict[str, RunConfig]:
         """Resolve every run of a profile; two names giving the same config are an error."""

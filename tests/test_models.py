@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mrcfa.config import ConfigError, ModelConfig, _build
+from mrcfa.config import ConfigError, ModelConfig, build_section
 from mrcfa.models.checkpoints import check_weights, load_released_mrcfa
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.mit import CheckpointMismatch, MiT, load_imagenet_weights
@@ -26,7 +26,7 @@ TINY = {"width_div": 8, "depth_cap": 1, "embed_dim": 16, "num_classes": 5}
 
 
 def cfg(**fields) -> ModelConfig:
-    return _build(ModelConfig, {**TINY, **fields}, "model.")
+    return build_section(ModelConfig, {**TINY, **fields}, "model.")
 
 
 def clip(t: int, h: int = 64, w: int = 96, b: int = 2, seed: int = 0) -> torch.Tensor:
@@ -140,16 +140,16 @@ def test_same_seed_same_outputs():
     ("b0", 5.2, 3.75), ("b1", 16.2, 13.71), ("b2", 27.3, 24.75), ("b5", 84.5, 82.00)])
 def test_parameter_counts_match_table5(backbone, paper_mrcfa, segformer):
     p = 0.8 if backbone == "b0" else 0.5
-    mrcfa = count_parameters(build_model(_build(ModelConfig, {"backbone": backbone, "keep_ratio": p}, "m.")))
+    mrcfa = count_parameters(build_model(build_section(ModelConfig, {"backbone": backbone, "keep_ratio": p}, "m.")))
     assert round(mrcfa["inference"] / 1e6, 1) == paper_mrcfa
     assert mrcfa["total"] - mrcfa["inference"] == 3 * (256 * 124 + 124)  # three auxiliary classifiers
-    seg = count_parameters(build_model(_build(ModelConfig, {"arch": "segformer", "backbone": backbone}, "m.")))
+    seg = count_parameters(build_model(build_section(ModelConfig, {"arch": "segformer", "backbone": backbone}, "m.")))
     assert round(seg["inference"] / 1e6, 2) == segformer
 
 
 def test_sar_maa_parameters_follow_the_released_variants():
     def hpn(backbone: str) -> int:
-        model = build_model(_build(ModelConfig, {"backbone": backbone}, "m."))
+        model = build_model(build_section(ModelConfig, {"backbone": backbone}, "m."))
         return sum(p.numel() for p in model.temporal.affinity.parameters())
 
     assert hpn("b1") == 271 and hpn("b0") == 92 and hpn("b2") == 92
@@ -171,12 +171,12 @@ def test_released_checkpoint_layouts_load_completely(name, tmp_path):
     assert report.ok, (report.missing, report.unexpected, report.mismatched)
     backbone = name.split("_")[1]
     if name.startswith("mit"):
-        model = MiT(_build(ModelConfig, {"backbone": backbone}, "m."))
+        model = MiT(build_section(ModelConfig, {"backbone": backbone}, "m."))
         assert load_imagenet_weights(model, path) == len(state) - 2  # ImageNet classifier dropped
         key = "backbone.block1.0.attn.q.weight"[len("backbone."):]
         assert torch.equal(model.stages[0].blocks[0].attn.q.weight, state[key])
     else:
-        model = build_model(_build(ModelConfig, {"backbone": backbone}, "m."))
+        model = build_model(build_section(ModelConfig, {"backbone": backbone}, "m."))
         load_released_mrcfa(model, path)
         assert torch.equal(model.temporal.query["stage2"].weight, state["decode_head.hypercorre_module.q1.weight"])
         assert torch.equal(model.temporal.classifier[1].weight, state["decode_head.deco4.smalldecoder.1.weight"])
@@ -190,7 +190,7 @@ def test_wrong_architecture_is_refused_with_the_keys(tmp_path):
     torch.save({"state_dict": state}, path)
     report = check_weights("mrcfa_b0", path)
     assert not report.ok and report.mismatched and any("patch_embed" in k for k in report.mismatched)
-    model = build_model(_build(ModelConfig, {"backbone": "b0"}, "m."))
+    model = build_model(build_section(ModelConfig, {"backbone": "b0"}, "m."))
     with pytest.raises(CheckpointMismatch, match="wrong shape"):
         load_released_mrcfa(model, path)
     partial = {k: v for k, v in state.items() if not k.startswith("decode_head.sr")}
@@ -224,4 +224,4 @@ def test_weights_check_cli_exit_codes(tmp_path):
 ])
 def test_invalid_configs_name_the_field(fields, field):
     with pytest.raises(ConfigError, match="^" + re.escape(field) + ":"):
-        _build(ModelConfig, fields, "model.")
+        build_section(ModelConfig, fields, "model.")

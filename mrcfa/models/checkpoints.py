@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from mrcfa.config import ModelConfig
+from mrcfa.config import ModelConfig, build_section
 from mrcfa.models.mit import CheckpointMismatch, MiT, load_state_strict, mit_state_dict, read_state_dict
 from mrcfa.models.segmenter import Segmenter
 
@@ -85,13 +85,12 @@ class WeightReport:
 
 def released_model_config(arch: str, num_classes: int = 124) -> ModelConfig:
     """The model a released checkpoint was trained as (released configs: p 0.8 for B0, else 0.5)."""
-    from mrcfa.config import _build  # the validating builder
-
     family, backbone = arch.split("_")
     if family == "mit":
-        return _build(ModelConfig, {"arch": "segformer", "backbone": backbone}, "model.")
-    return _build(ModelConfig, {"arch": "mrcfa", "backbone": backbone, "num_classes": num_classes,
-                                "keep_ratio": 0.8 if backbone == "b0" else 0.5}, "model.")
+        return build_section(ModelConfig, {"arch": "segformer", "backbone": backbone}, "model.")
+    fields = {"arch": "mrcfa", "backbone": backbone, "num_classes": num_classes,
+              "keep_ratio": 0.8 if backbone == "b0" else 0.5}
+    return build_section(ModelConfig, fields, "model.")
 
 
 def check_weights(arch: str, path: str | Path) -> WeightReport:
