@@ -301,6 +301,7 @@ _VALIDATORS = {
 # --- registry and profiles ---------------------------------------------------------------------
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_METRICS = {"fps", "memory_mb", "params_m"}  # table columns that come from `mrcfa bench`
 EXPERIMENTS = REPO_ROOT / "experiments"
 
 
@@ -345,6 +346,18 @@ class Registry:
             raise ConfigError(f"table: unknown table {table!r} (known: {', '.join(self.tables)})")
         runs = [row["run"] for row in self.tables[table]["rows"] if row.get("run")]
         return list(dict.fromkeys(runs))
+
+    def needs_bench(self, table: str) -> bool:
+        """Tables with FPS, memory or parameter columns read the runs' benchmark results."""
+        return bool(BENCH_METRICS & set(self.tables[table].get("metrics", [])))
+
+    def table_inputs(self, table: str, profile: str) -> list[str]:
+        """The results files a table is built from (the same for Snakemake and DVC)."""
+        runs, res = self.table_runs(table), f"results/{profile}/runs"
+        files = [f"{res}/{r}/seed{s}/metrics.json" for r in runs for s in self.seeds(profile)]
+        if self.needs_bench(table):
+            files += [f"{res}/{r}/bench.json" for r in runs]
+        return files
 
     def resolve(self, profile: str, run: str) -> RunConfig:
         if run not in self.runs:

@@ -10,8 +10,6 @@ PROFILE = config["profile"]
 PROFILE_SPEC = REGISTRY.profile(PROFILE)
 SEEDS = REGISTRY.seeds(PROFILE)
 TABLES = [name for name, t in REGISTRY.tables.items() if t.get("kind") != "figure"]
-# Metrics that come from the benchmark job rather than the evaluation.
-BENCH_METRICS = {"fps", "memory_mb", "params_m"}
 
 # The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
 MRCFA = f"{sys.executable} -m mrcfa"
@@ -59,12 +57,7 @@ def run_dir(run, seed):
 
 
 def table_inputs(table):
-    spec = REGISTRY.tables[table]
-    runs = REGISTRY.table_runs(table)
-    files = [f"{run_dir(r, s)}/metrics.json" for r in runs for s in SEEDS]
-    if BENCH_METRICS & set(spec.get("metrics", [])):
-        files += [f"results/{PROFILE}/runs/{r}/bench.json" for r in runs]
-    return files
+    return REGISTRY.table_inputs(table, PROFILE)
 
 
 def table_outputs(table):
