@@ -15,6 +15,8 @@ import torch
 import yaml
 
 from conftest import tool_env
+from mrcfa.config import load_registry
+from mrcfa.engine.preflight import data_problems
 
 RESUME_PROFILE = {
     "train": {"iters": 24, "batch_size": 2, "warmup_iters": 2, "checkpoint_every": 4, "log_every": 1,
@@ -126,6 +128,21 @@ def test_training_refuses_a_broken_dataset_before_any_compute(project):
     assert proc.returncode == 2
     assert "preflight failed" in proc.stderr and str(frame.name) in proc.stderr
     assert not (project / "results/resume/runs/segformer_b1/seed0/model.pt").exists()
+
+
+def test_training_refuses_data_generated_with_other_settings(project, monkeypatch):
+    """After a profile's generator settings change, the old synthetic data on disk is not silently reused."""
+    profile = project / "experiments/profiles/resume.yaml"
+    spec = yaml.safe_load(profile.read_text())
+    spec["datasets"]["vspw"]["synth"]["difficulty"] = 0.25
+    profile.write_text(yaml.safe_dump(spec))
+    proc = mrcfa(project, *_train_args("segformer_b1"), check=False)
+    assert proc.returncode == 2
+    assert "difficulty is" in proc.stderr and "asks for 0.25" in proc.stderr and "mrcfa synth" in proc.stderr
+    assert not (project / "results/resume/runs/segformer_b1/seed0/model.pt").exists()
+    mrcfa(project, "synth", "--profile", "resume", "--json")  # regenerating clears the objection
+    monkeypatch.chdir(project)
+    assert not data_problems(load_registry(project / "experiments/registry.yaml").resolve("resume", "segformer_b1"))
 
 
 def test_bench_json(project):

@@ -270,6 +270,29 @@ def _prepare_out(out: Path) -> None:
     (out / "data").mkdir(parents=True, exist_ok=True)
 
 
+def settings_mismatch(root: str | os.PathLike[str], settings: dict[str, Any]) -> list[str]:
+    """Where the benchmark stored under ``root`` differs from ``settings`` (a profile's ``synth`` section).
+
+    Runs read whatever data is on disk; after a profile's generator settings change, old data would silently
+    give numbers for the wrong benchmark. An empty list means the stored summary agrees on every given key.
+    """
+    path = Path(root) / SUMMARY_FILE
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return [f"{path}: cannot read the generator summary ({e})"]
+    wanted = {k: v for k, v in settings.items() if k != "knobs"}
+    wanted |= {f"knobs.{k}": v for k, v in (settings.get("knobs") or {}).items()}
+    have = {k: v for k, v in stored.items() if k != "knobs"}
+    have |= {f"knobs.{k}": v for k, v in (stored.get("knobs") or {}).items()}
+
+    def norm(v: Any) -> Any:
+        return list(v) if isinstance(v, (list, tuple)) else v
+
+    return [f"{path}: {k} is {have.get(k)!r}, the profile asks for {v!r}"
+            for k, v in sorted(wanted.items()) if norm(have.get(k)) != norm(v)]
+
+
 def write_synthetic(
     out: str | os.PathLike[str],
     *,

@@ -10,6 +10,7 @@ import torch
 
 from mrcfa.config import RunConfig
 from mrcfa.data.check import check_dataset
+from mrcfa.data.synth import settings_mismatch
 
 
 class PreflightError(RuntimeError):
@@ -28,7 +29,13 @@ def data_problems(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
     num_classes = cfg.model.num_classes if cfg.data.layout == "cityscapes" else None
     problems = check_dataset(cfg.data.root, cfg.data.layout, cfg.model.ref_offsets or (), splits,
                              fast=True, num_classes=num_classes)
-    return [str(p) for p in problems]
+    found = [str(p) for p in problems]
+    if cfg.data.source == "synth" and cfg.data.synth and not found:
+        stale = settings_mismatch(cfg.data.root, cfg.data.synth)
+        if stale:
+            found += stale + [f"{cfg.data.root} was generated with other settings: regenerate it with "
+                              f"`mrcfa synth --profile {cfg.profile}` (or delete it and rerun Snakemake)"]
+    return found
 
 
 def preflight(cfg: RunConfig, device: torch.device, work: Path, splits: tuple[str, ...] = ("train", "val"),
