@@ -201,6 +201,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=_row_tags(registry, cfg.run))
     brief = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16")}
     text = "  ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in brief.items())  # no mVC on Cityscapes
+    cues = {state: e["accuracy"] for state, e in result.get("cue_accuracy", {}).items()}
+    if cues:  # synthetic data: how often the model is right where one frame shows the class and where not
+        text += "\npixel accuracy on objects whose class cue is " + ", ".join(
+            f"{state} {'n/a' if acc is None else f'{acc:.1f}'}" for state, acc in cues.items())
     _print(brief if args.json else None, args.json, text)
     return 0
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,39 @@ class ConfusionMatrix:
             raise ValueError(f"matrix shape {matrix.shape} does not match {cm.matrix.shape}")
         cm.matrix = matrix
         return cm
+
+
+class StateAccuracy:
+    """Pixel accuracy split by a per-pixel state map, e.g. the synthetic benchmark's cue states: it shows
+    whether a model is right where a single frame cannot tell (a hidden cue) and where it can (a shown one)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self.correct = np.zeros(len(self.names), np.int64)
+        self.total = np.zeros(len(self.names), np.int64)
+
+    def update(self, pred: np.ndarray, gt: np.ndarray, state: np.ndarray, mask: np.ndarray) -> None:
+        """Count the pixels `mask` selects, grouped by `state` (0 … len(names) − 1)."""
+        _check_pair(pred, gt)
+        if state.shape != gt.shape or mask.shape != gt.shape:
+            raise ValueError(f"state {state.shape} / mask {mask.shape} differ from the label's {gt.shape}")
+        n = len(self.names)
+        states = state[mask].astype(np.int64)
+        if states.size and states.max() >= n:
+            raise ValueError(f"state value {states.max()} outside 0..{n - 1} ({', '.join(self.names)})")
+        self.total += np.bincount(states, minlength=n)
+        self.correct += np.bincount(states, weights=(pred[mask] == gt[mask]), minlength=n).astype(np.int64)
+
+    def result(self) -> dict[str, dict[str, float | int | None]]:
+        """Per state: accuracy in percent (None where no pixel had that state) and the pixel count."""
+        return {name: {"accuracy": float(100.0 * c / t) if t else None, "pixels": int(t)}
+                for name, c, t in zip(self.names, self.correct, self.total)}
+
+
+def cue_accuracy_scalars(result: Mapping[str, Any]) -> dict[str, float]:
+    """An evaluation's per-cue-state accuracies as flat metric names (`cue_accuracy_hidden`, …) for MLflow."""
+    return {f"cue_accuracy_{state}": float(e["accuracy"])
+            for state, e in (result.get("cue_accuracy") or {}).items() if e.get("accuracy") is not None}
 
 
 @dataclass

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from mrcfa.metrics import cue_accuracy_scalars
+
 # Before mlflow is ever imported (it reads these lazily, but set them early for subprocesses too).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # MLflow's HTTP default (7 retries, exponential backoff, 120 s timeout) would stall a job for
@@ -517,7 +519,7 @@ def sync_results(results_dir: str | os.PathLike[str], profile: str, uri: str | N
             tracker = Tracker(
                 dataset=dataset, profile=profile, run=run_dir.name, seed=int(m.group(1)), uri=uri
             )
-            scalars = {**_scalars(metrics), **_scalars(train), **_scalars(bench)}
+            scalars = {**_scalars(metrics), **cue_accuracy_scalars(metrics), **_scalars(train), **_scalars(bench)}
             points = [(_key(k), v, 0) for k, v in scalars.items()]
             tracker._log_points(points + history, dedupe=True)
             tracker.set_tags({"synced_from": str(seed_dir)})

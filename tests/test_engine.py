@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 from conftest import tool_env
 from mrcfa.config import load_registry
@@ -114,6 +116,17 @@ def test_smoke_training_lowers_the_loss_and_evaluates(project):
     metrics = json.loads((project / "results/resume/runs/segformer_b1/seed0/metrics.json").read_text())
     assert brief["mIoU"] == pytest.approx(metrics["mIoU"]) and metrics["num_videos"] == 2
     assert metrics["mVC8"] is not None  # smoke videos are long enough for mVC
+    # Synthetic data: accuracy by cue state covers exactly the object pixels of the val masks.
+    root = project / "data/smoke/synth_vspw"
+    objects = 0
+    for video in (root / "val.txt").read_text().split():
+        for mask in (root / "data" / video / "mask").glob("*.png"):
+            raw = np.asarray(Image.open(mask))
+            objects += int(((raw > 1) & (raw != 255)).sum())  # raw 1 is the background
+    cues = metrics["cue_accuracy"]
+    assert set(cues) == {"shown", "hidden", "corrupted"}
+    assert sum(c["pixels"] for c in cues.values()) == objects > 0
+    assert all(c["accuracy"] is None or 0 <= c["accuracy"] <= 100 for c in cues.values())
     # Scoring the saved predictions with the official-metric scorer gives the same numbers.
     scored = json.loads(mrcfa(project, "evaluate", "--data-root", "data/smoke/synth_vspw", "--pred-dir", "preds",
                               "--num-classes", "4", "--json").stdout)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from mrcfa.metrics import (
     ConfusionMatrix,
+    StateAccuracy,
     VideoConsistency,
     score_prediction_dir,
 )
@@ -70,6 +71,23 @@ def test_invalid_inputs_raise() -> None:
     with pytest.raises(ValueError, match="integer"):
         cm.update(np.zeros((1, 2)), arr([0, 1]))
     assert cm.matrix.sum() == 0
+
+
+def test_state_accuracy_groups_masked_pixels_by_state() -> None:
+    acc = StateAccuracy(("shown", "hidden", "corrupted"))
+    pred = arr([1, 1, 2, 2, 3, 0, 3])
+    gt = arr([1, 2, 2, 2, 3, 0, 1])
+    state = arr([0, 1, 1, 1, 0, 0, 0])
+    mask = arr([1, 1, 1, 1, 1, 0, 1]).astype(bool)  # pixel 5 (background) not counted
+    acc.update(pred, gt, state, mask)
+    acc.update(arr([2]), arr([2]), arr([1]), arr([1]).astype(bool))
+    r = acc.result()
+    # shown: pixels 0, 4, 6 -> 2 of 3 right; hidden: 1, 2, 3 and the second call -> 3 of 4; corrupted: none
+    assert r["shown"] == {"accuracy": pytest.approx(200 / 3), "pixels": 3}
+    assert r["hidden"] == {"accuracy": 75.0, "pixels": 4}
+    assert r["corrupted"] == {"accuracy": None, "pixels": 0}
+    with pytest.raises(ValueError, match="state value 3"):
+        acc.update(arr([0]), arr([0]), arr([3]), arr([1]).astype(bool))
 
 
 def test_confusion_matrix_merge_and_roundtrip() -> None:

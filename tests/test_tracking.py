@@ -264,7 +264,8 @@ def test_sync_results(tmp_path: Path, template_db: Path) -> None:
         d = base / run / f"seed{seed}"
         d.mkdir(parents=True)
         m = {"mIoU": 40.0 + seed, "WIoU": 50.0, "mVC8": 80.0, "mVC16": 75.0, "n_clips": 6,
-             "note": "x"}
+             "note": "x", "cue_accuracy": {"shown": {"accuracy": 90.0 + seed, "pixels": 10},
+                                          "corrupted": {"accuracy": None, "pixels": 0}}}
         if dataset:
             m["dataset"] = dataset
         (d / "metrics.json").write_text(json.dumps(m))
@@ -293,6 +294,8 @@ def test_sync_results(tmp_path: Path, template_db: Path) -> None:
         assert r.data.metrics["mIoU"] == 40.0 + seed and r.data.metrics["n_clips"] == 6
         assert r.data.metrics["fps_clip"] == 10.0 and r.data.metrics["flops"] == 2e9
         assert r.data.metrics["train_time_s"] == 12.5
+        assert r.data.metrics["cue_accuracy_shown"] == 90.0 + seed  # nested per-state results are flattened
+        assert "cue_accuracy_corrupted" not in r.data.metrics  # no pixel had that state: nothing logged
         loss = c.get_metric_history(r.info.run_id, "loss")
         assert sorted((m.step, m.value) for m in loss) == [(0, 2.0), (10, 1.5), (20, 1.0)]
         assert len(c.get_metric_history(r.info.run_id, "lr")) == 2

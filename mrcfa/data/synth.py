@@ -39,6 +39,7 @@ from PIL import Image
 BACKGROUND = 1  # raw label of the background class
 SPLITS = ("train", "val")
 SUMMARY_FILE = "synth.json"
+CUE_STATES = ("shown", "hidden", "corrupted")  # values 0, 1, 2 of data/<video>/cue/<frame>.png
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,11 @@ class _VideoMaker:
         window[inside & ~core] = obj.ring_colour
         label[y0:y1, x0:x1][inside] = obj.cls
         state[y0:y1, x0:x1][inside] = 0 if not obj.hidden else (1 if obj.decoy is None else 2)
+
+
+def cue_path(root: str | os.PathLike[str], video: str, stem: str) -> Path:
+    """Where the generator records a frame's per-pixel cue state (values index CUE_STATES)."""
+    return Path(root) / "data" / video / "cue" / f"{stem}.png"
 
 
 def _palette(num_classes: int, cues: dict[int, Cue]) -> list[int]:
