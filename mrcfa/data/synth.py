@@ -287,16 +287,16 @@ def settings_mismatch(root: str | os.PathLike[str], settings: dict[str, Any]) ->
         stored = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         return [f"{path}: cannot read the generator summary ({e})"]
-    wanted = {k: v for k, v in settings.items() if k != "knobs"}
-    wanted |= {f"knobs.{k}": v for k, v in (settings.get("knobs") or {}).items()}
-    have = {k: v for k, v in stored.items() if k != "knobs"}
-    have |= {f"knobs.{k}": v for k, v in (stored.get("knobs") or {}).items()}
 
-    def norm(v: Any) -> Any:
-        return list(v) if isinstance(v, (list, tuple)) else v
+    def flat(section: dict[str, Any]) -> dict[str, Any]:
+        """Knobs as `knobs.<name>`; tuples as lists (the stored summary went through JSON)."""
+        items = [(k, v) for k, v in section.items() if k != "knobs"]
+        items += [(f"knobs.{k}", v) for k, v in (section.get("knobs") or {}).items()]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in items}
 
+    wanted, have = flat(settings), flat(stored)
     return [f"{path}: {k} is {have.get(k)!r}, the profile asks for {v!r}"
-            for k, v in sorted(wanted.items()) if norm(have.get(k)) != norm(v)]
+            for k, v in sorted(wanted.items()) if have.get(k) != v]
 
 
 def write_synthetic(
