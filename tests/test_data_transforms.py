@@ -35,12 +35,40 @@ def test_bilinear_matches_opencv_half_pixel_rule() -> None:
     assert resize_bilinear(np.array([[0, 100, 200, 40]], np.uint8), (1, 2)).tolist() == [[50, 120]]
 
 
-@pytest.mark.parametrize(("size", "window"), [((70, 50), (5, 7, 30, 20)), ((20, 15), (3, 4, 40, 40))])
-def test_windowed_resize_equals_resize_then_crop(size: tuple[int, int], window: tuple[int, ...]) -> None:
-    img = np.random.default_rng(0).integers(0, 256, size=(33, 27, 3)).astype(np.uint8)
-    top, left, h, w = window
-    full = resize_bilinear(img, size)[top : top + h, left : left + w]
-    assert np.array_equal(resize_bilinear(img, size, window), full)  # type: ignore[arg-type]
+def _sizes(rng: np.random.Generator, n: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Random (source, target) sizes: up and down, odd sides, one side only, extreme ratios."""
+    out = []
+    for _ in range(n):
+        src = (int(rng.integers(1, 120)), int(rng.integers(1, 120)))
+        out.append((src, (int(rng.integers(1, 260)), int(rng.integers(1, 260)))))
+    return out + [((480, 853), (480, 864)), ((480, 853), (960, 1706)), ((480, 853), (240, 427)), ((7, 5), (7, 11))]
+
+
+def test_resize_equals_opencv_exactly_on_random_images_and_sizes() -> None:
+    """The released pipeline resizes with cv2.resize (mmcv.imresize): ours must give the same bytes."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    for (h, w), (oh, ow) in _sizes(rng, 60):
+        img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+        lab = rng.integers(0, 256, size=(h, w), dtype=np.uint8)
+        assert np.array_equal(resize_bilinear(img, (oh, ow)),
+                              cv2.resize(img, (ow, oh), interpolation=cv2.INTER_LINEAR)), ((h, w), (oh, ow))
+        assert np.array_equal(resize_nearest(lab, (oh, ow)),
+                              cv2.resize(lab, (ow, oh), interpolation=cv2.INTER_NEAREST)), ((h, w), (oh, ow))
+
+
+def test_test_transform_resizes_twice_with_opencv_as_aligned_resize() -> None:
+    """AlignedResize: keep-ratio rescale to fit (853, 480), then a second resize up to multiples of 32."""
+    import cv2
+
+    img = np.random.default_rng(3).integers(0, 256, size=(480, 853, 3), dtype=np.uint8)
+    once = cv2.resize(img, (853, 480), interpolation=cv2.INTER_LINEAR)  # same size: OpenCV copies
+    aligned = cv2.resize(once, (864, 480), interpolation=cv2.INTER_LINEAR)
+    assert np.array_equal(ClipTestTransform().image(img), normalize(aligned))
+    small = img[:240, :400]  # rescaled to 480x800 first, then 480x800 is already aligned
+    assert np.array_equal(ClipTestTransform().image(small),
+                          normalize(cv2.resize(small, (800, 480), interpolation=cv2.INTER_LINEAR)))
 
 
 def test_nearest_uses_floor_rule_and_keeps_values() -> None:
