@@ -3,6 +3,7 @@
 #   snakemake table2 --cores 4                       one table on the demo profile (CPU, minutes)
 #   snakemake all --config profile=paper -n          every job of the paper-scale reproduction
 #   snakemake all --profile workflow/profiles/slurm --config profile=paper
+#   snakemake released --config profile=paper       the authors' trained checkpoints, evaluated here
 #
 # The runs, the tables and the profiles are declared in experiments/; this file only wires them.
 
@@ -20,6 +21,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/benchmark.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/released.smk"
 
 
 rule all:

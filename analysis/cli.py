@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="{tables,plots,report}")
     t = sub.add_parser("tables", parents=[common], help="write LaTeX/Markdown/CSV tables and versus-the-paper twins",
                        description="Write tableN.{tex,md,csv} and tableN_vs_paper.{tex,md,csv}.")
+    t.add_argument("--out", help="folder for the table files (default: results/<profile>/tables)")
     t.add_argument("--only", action="append", metavar="TABLE",
                    help="only these tables (repeat or comma-separate), e.g. table2")
     p = sub.add_parser("plots", parents=[common], help="write figures as PNG and PDF",
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "tables":
         from analysis.tables import build_tables
 
-        written = build_tables(ws, keys)
+        written = build_tables(ws, keys, args.out)
     elif args.command == "plots":
         from analysis.plots import build_plots
 

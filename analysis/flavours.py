@@ -125,13 +125,23 @@ def main_grid(table: Table, fl: Flavour) -> Grid:
     return Grid(header, rows, [r.cited for r in table.rows])
 
 
+RELEASED_GROUP = "released checkpoint, evaluated here"
+
+
+def vs_paper_parts(table: Table, m: str, fl: Flavour) -> list[str]:
+    """Column names under one metric: ours (reproduced), paper, Δ, and the released checkpoint's value
+    where the authors' trained model was evaluated here."""
+    parts = ["ours", "paper", r"$\Delta$" if fl is LATEX else "Δ"]
+    return parts + ["released"] * (m in table.released_metrics)
+
+
 def vs_paper_grid(table: Table, fl: Flavour) -> Grid:
-    """Our rows only: label, then per metric ours / paper / ours - paper."""
+    """Our rows only: label, then per metric ours / paper / ours - paper (/ released checkpoint)."""
     header = [fl.escape("Row")]
-    parts = ("ours", "paper", r"$\Delta$") if fl is LATEX else ("ours", "paper", "Δ")
     for m in table.metrics:
         # LaTeX names the metric once in a spanning header row (see analysis.latex).
-        header += list(parts) if fl is LATEX else [f"{fl.metric_name(metric(m))} {p}" for p in parts]
+        parts = vs_paper_parts(table, m, fl)
+        header += parts if fl is LATEX else [f"{fl.metric_name(metric(m))} {p}" for p in parts]
     rows = []
     for r in table.rows:
         if r.cited:
@@ -142,5 +152,7 @@ def vs_paper_grid(table: Table, fl: Flavour) -> Grid:
             paper = r.paper.get(m)
             diff = None if s is None or paper is None else s.mean - paper
             row += [stat_text(m, s, fl), number_text(m, paper, fl), number_text(m, diff, fl, signed=True, like=paper)]
+            if m in table.released_metrics:
+                row.append(number_text(m, r.released.get(m), fl, like=paper))
         rows.append(row)
     return Grid(header, rows, [False] * len(rows))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from analysis.flavours import CITED_NOTE, LATEX, Grid, latex_escape, main_grid, vs_paper_grid
+from analysis.flavours import (CITED_NOTE, LATEX, RELEASED_GROUP, Grid, latex_escape, main_grid, vs_paper_grid,
+                               vs_paper_parts)
 from analysis.metrics import metric
 from analysis.table_model import Table
 
@@ -59,11 +60,14 @@ def render_table(table: Table, profile: str) -> str:
 
 def render_vs_paper(table: Table, profile: str) -> str:
     grid = vs_paper_grid(table, LATEX)
-    n = len(table.metrics)
-    spec = "l" + "rrr" * n
-    groups = [r"\multicolumn{3}{c}{" + metric(m).latex + "}" for m in table.metrics]
-    rules = " ".join(rf"\cmidrule(lr){{{2 + 3 * i}-{4 + 3 * i}}}" for i in range(n))
+    widths = [len(vs_paper_parts(table, m, LATEX)) for m in table.metrics]
+    spec = "l" + "".join("r" * w for w in widths)
+    groups = [rf"\multicolumn{{{w}}}{{c}}{{{metric(m).latex}}}" for m, w in zip(table.metrics, widths)]
+    starts = [2 + sum(widths[:i]) for i in range(len(widths))]
+    rules = " ".join(rf"\cmidrule(lr){{{a}-{a + w - 1}}}" for a, w in zip(starts, widths))
     head = [_line([""] + groups), rules, _line(grid.header)]
-    caption = _caption(table, profile, r"Ours versus the paper ($\Delta$ = ours $-$ paper).")
+    released = (rf" ``released'': the authors' trained checkpoint ({latex_escape(RELEASED_GROUP)})."
+                if table.released_metrics else "")
+    caption = _caption(table, profile, r"Ours versus the paper ($\Delta$ = ours $-$ paper)." + released)
     return _wrap(f"{table.key}_vs_paper", caption,
                  spec, head, _body(grid), None)

@@ -104,6 +104,17 @@ def runs_dir(results_root: str | Path, profile: str) -> Path:
     return Path(results_root) / profile / "runs"
 
 
+def load_released(results_root: str | Path, profile: str) -> dict[str, dict[str, float]]:
+    """The authors' released checkpoints evaluated here: run -> metric -> value, from
+    results/<profile>/released/<run>/metrics.json (`snakemake released`)."""
+    out: dict[str, dict[str, float]] = {}
+    for path in sorted((Path(results_root) / profile / "released").glob("*/metrics.json")):
+        if (m := _read_json(path)) is not None:
+            out[path.parent.name] = {r["metric"]: r["value"] for r in eval_records(path.parent.name, 0, m)
+                                     if r["value"] is not None}
+    return out
+
+
 def load_results(results_root: str | Path, profile: str) -> Results:
     """Read every run under results/<profile>/runs; runs in progress (no metrics.json yet) are absent."""
     base = runs_dir(results_root, profile)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -30,6 +30,7 @@ class TableRow:
     cells: dict[str, str]
     ours: dict[str, Stat]  # metric -> our statistic; absent when not measured yet
     paper: dict[str, float]
+    released: dict[str, float] = field(default_factory=dict)  # the authors' checkpoint, evaluated here
 
     def shown(self, m: str) -> Stat | None:
         """The value the table prints: ours, or the paper's for a cited row."""
@@ -50,6 +51,12 @@ class Table:
     def has_cited(self) -> bool:
         return any(r.cited for r in self.rows)
 
+    @property
+    def released_metrics(self) -> tuple[str, ...]:
+        """Metrics of the "released checkpoint, evaluated here" column group: shown once any row has one."""
+        have = {m for r in self.rows for m in r.released}
+        return tuple(m for m in self.metrics if m in have)
+
     def best_rows(self, m: str) -> set[int]:
         """Indices of our rows holding the best value of metric m, compared as printed (ties all bold)."""
         shown = {i: format_number(m, r.ours[m].mean) for i, r in enumerate(self.rows)
@@ -61,7 +68,10 @@ class Table:
         return {i for i, v in shown.items() if float(v) == best}
 
 
-def build_table(spec: TableSpec, summary: pd.DataFrame) -> Table:
+def build_table(spec: TableSpec, summary: pd.DataFrame,
+                released: dict[str, dict[str, float]] | None = None) -> Table:
+    """`released`: run -> metric -> value of the authors' checkpoint for that run, evaluated here."""
+    released = released or {}
     stats: dict[tuple[str, str], Stat] = {
         (r.run, r.metric): Stat(float(r.mean), float(r.std), int(r.n)) for r in summary.itertuples()
     }
@@ -73,13 +83,14 @@ def build_table(spec: TableSpec, summary: pd.DataFrame) -> Table:
             cells=dict(r.cells),
             ours={m: stats[(r.run, m)] for m in spec.metrics if r.run and (r.run, m) in stats},
             paper={m: v for m, v in r.paper.items() if m in spec.metrics},
+            released={m: v for m, v in released.get(r.run or "", {}).items() if m in spec.metrics},
         )
         for r in spec.rows
     )
     return Table(spec.key, spec.title, spec.cells, spec.metrics, rows)
 
 
-VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff"]
+VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released"]
 
 
 def vs_paper_frame(table: Table) -> pd.DataFrame:
@@ -95,6 +106,6 @@ def vs_paper_frame(table: Table) -> pd.DataFrame:
             recs.append({
                 "label": r.label, "run": r.run, "metric": m, "ours": ours,
                 "ours_std": s.std if s else math.nan, "n_seeds": s.n if s else 0,
-                "paper": paper, "diff": ours - paper,
+                "paper": paper, "diff": ours - paper, "released": r.released.get(m, math.nan),
             })
     return pd.DataFrame.from_records(recs, columns=VS_PAPER_COLUMNS)

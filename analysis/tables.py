@@ -14,7 +14,7 @@ from tabulate import tabulate
 
 from analysis import latex
 from mrcfa import atomic
-from analysis.flavours import CITED_NOTE, MARKDOWN, main_grid, vs_paper_grid
+from analysis.flavours import CITED_NOTE, MARKDOWN, RELEASED_GROUP, main_grid, vs_paper_grid
 from analysis.table_model import Table, build_table, vs_paper_frame
 from analysis.workspace import Workspace
 
@@ -34,6 +34,8 @@ def table_frame(table: Table) -> pd.DataFrame:
             rec[f"{m}_std"] = _nan_to_none(s.std) if s else None
             rec[f"{m}_n_seeds"] = s.n if s else 0
             rec[f"{m}_paper"] = r.paper.get(m)
+            if m in table.released_metrics:
+                rec[f"{m}_released"] = r.released.get(m)
         recs.append(rec)
     return pd.DataFrame.from_records(recs)
 
@@ -51,12 +53,14 @@ def markdown_vs_paper(table: Table, profile: str) -> str:
     grid = vs_paper_grid(table, MARKDOWN)
     body = tabulate(grid.rows, headers=grid.header, tablefmt="github", disable_numparse=True)
     head = f"**{table.key} versus the paper**: {table.title} Profile `{profile}`; Δ = ours − paper."
+    if table.released_metrics:
+        head += f" *released*: the authors' trained checkpoint ({RELEASED_GROUP})."
     return "\n".join([head, "", body]) + "\n"
 
 
 def tables_for(ws: Workspace, only: list[str] | None = None) -> list[Table]:
     keys = only or list(ws.registry.tables)
-    return [build_table(ws.registry.tables[k], ws.summary) for k in keys]
+    return [build_table(ws.registry.tables[k], ws.summary, ws.released) for k in keys]
 
 
 def write_table(table: Table, out_dir: Path, profile: str) -> list[Path]:
@@ -72,8 +76,8 @@ def write_table(table: Table, out_dir: Path, profile: str) -> list[Path]:
     return [atomic.write_text(out_dir / name, text) for name, text in outputs.items()]
 
 
-def build_tables(ws: Workspace, only: list[str] | None = None) -> list[Path]:
+def build_tables(ws: Workspace, only: list[str] | None = None, out_dir: str | Path | None = None) -> list[Path]:
     paths: list[Path] = []
     for table in tables_for(ws, only):
-        paths += write_table(table, ws.tables_dir, ws.profile.name)
+        paths += write_table(table, Path(out_dir) if out_dir else ws.tables_dir, ws.profile.name)
     return paths

@@ -10,7 +10,7 @@ import pandas as pd
 
 from analysis.metrics import metric
 from analysis.registry import Profile, Registry, load_profile, load_registry
-from analysis.results import Missing, Results, find_missing, load_results, summarise
+from analysis.results import Missing, Results, find_missing, load_released, load_results, summarise
 
 TRAINING_KEY = "training"
 
@@ -38,6 +38,10 @@ class Workspace:
     @cached_property
     def summary(self) -> pd.DataFrame:
         return summarise(self.results.values)
+
+    @cached_property
+    def released(self) -> dict[str, dict[str, float]]:
+        return load_released(self.results_root, self.profile.name)
 
     def run_dir(self, run: str) -> Path:
         return self.out_dir / "runs" / run

@@ -34,10 +34,16 @@ def _offsets(value: str) -> tuple[int, ...]:
 
 
 def _resolve(args: argparse.Namespace):
+    """The registry and the run's config, with the command line's data root and starting model."""
+    import dataclasses
+
     from mrcfa.config import load_registry
 
     registry = load_registry(args.registry)
-    return registry, registry.resolve(args.profile, args.run)
+    cfg = registry.resolve(args.profile, args.run).with_data_root(getattr(args, "data_root", None))
+    if getattr(args, "init_from", None):
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, init_from=args.init_from))
+    return registry, cfg
 
 
 def _row_tags(registry: Any, run: str) -> dict[str, str]:
@@ -81,25 +87,24 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def cmd_weights_check(args: argparse.Namespace) -> int:
     from mrcfa.models.checkpoints import check_weights
-    from mrcfa.models.mit import CheckpointMismatch
 
-    try:
-        report = check_weights(args.arch, args.file)
-    except (FileNotFoundError, CheckpointMismatch) as e:
-        hint = ""
-        if isinstance(e, FileNotFoundError) and args.arch.startswith("mit_"):
-            hint = (f"\nSegFormer's ImageNet weights ({args.arch}.pth) come from the NVlabs/SegFormer release; "
-                    "put them under weights/ (nothing is downloaded at run time).")
-        print(f"error: {e}{hint}", file=sys.stderr)
+    if bool(args.profile) != bool(args.run) or (args.arch and args.profile):
+        print("error: compare with --arch ARCH, or with --profile P --run R (a run's model), or give "
+              "neither to compare the file with the architecture it says it is", file=sys.stderr)
         return 2
-    data = {"loaded": report.loaded, "missing": report.missing, "unexpected": report.unexpected,
-            "mismatched": report.mismatched}
-    lines = [f"{args.file}: {report.loaded} tensors match {args.arch}"]
-    for title in ("missing", "unexpected", "mismatched"):
-        for key in data[title]:
-            lines.append(f"  {title}: {key}")
-    lines.append("OK: loads completely" if report.ok else "NOT LOADABLE: the checkpoint does not fit this architecture")
-    _print(data, args.json, "\n".join(lines))
+    if not Path(args.file).is_file():
+        where = ("SegFormer's ImageNet mit_bX.pth files come from the NVlabs/SegFormer release"
+                 if (args.arch or "").startswith("mit_") else "see the README, 'Weights and data'")
+        print(f"error: {args.file}: no such file; {where}; put it there (nothing is downloaded at run time)",
+              file=sys.stderr)
+        return 2
+    model_cfg = _resolve(args)[1].model if args.run else None
+    ckpt, report, target = check_weights(args.file, arch=args.arch, model_cfg=model_cfg)
+    data = {"layout": ckpt.layout, "arch": ckpt.arch, "num_classes": ckpt.num_classes, "compared_with": target,
+            **report.to_dict()}
+    verdict = ("OK: loads completely" if report.ok
+               else f"NOT LOADABLE: {report.summary()} (--json lists every key)")
+    _print(data, args.json, f"{args.file}: {ckpt.describe()}\ncompared with {target}: {verdict}")
     return 0 if report.ok else 1
 
 
@@ -181,6 +186,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.pred_dir and not args.run:
         from mrcfa.metrics import score_prediction_dir
 
+        if not args.data_root:
+            print("error: scoring saved predictions needs --data-root (the VSPW-layout ground truth)",
+                  file=sys.stderr)
+            return 2
         result = score_prediction_dir(args.data_root, args.pred_dir, split=args.split,
                                       num_classes=args.num_classes, progress=not args.json)
         keys = ("mIoU", "WIoU", "mVC8", "mVC16")
@@ -188,24 +197,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                "  ".join(f"{k} {result[k]:.2f}" for k in keys))
         return 0
     if not (args.run and args.profile):
-        print("error: give --profile and --run (evaluate a trained run) or --data-root and --pred-dir "
-              "(score saved predictions)", file=sys.stderr)
+        print("error: give --profile and --run (evaluate a trained run or a checkpoint) or --data-root and "
+              "--pred-dir (score saved predictions)", file=sys.stderr)
         return 2
-    from mrcfa.engine.evaluate import evaluate, write_metrics
+    from mrcfa.engine.evaluate import checkpoint_dir, evaluate, write_metrics
+    from mrcfa.engine.paths import RunPaths
 
     registry, cfg = _resolve(args)
     paths = _paths(args, cfg)
+    external = args.weights is not None and Path(args.weights).resolve() != paths.model.resolve()
     weights = Path(args.weights) if args.weights else paths.model
+    if not weights.is_file():
+        hint = (f"train it first (`mrcfa train --profile {cfg.profile} --run {cfg.run} --seed {args.seed}`) "
+                "or give --weights FILE" if not external else "check the path")
+        print(f"error: {weights}: no such checkpoint; {hint}", file=sys.stderr)
+        return 2
+    if args.out or external:
+        paths = RunPaths(results=Path(args.out) if args.out else checkpoint_dir(cfg, weights, args.results),
+                         work=paths.work)
     result = evaluate(cfg, weights, paths, split=args.split, pred_dir=Path(args.save_preds) if args.save_preds else None,
                       progress=not args.json)
-    write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=_row_tags(registry, cfg.run))
+    write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=_row_tags(registry, cfg.run),
+                  external=external)
     brief = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16")}
     text = "  ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in brief.items())  # no mVC on Cityscapes
     cues = {state: e["accuracy"] for state, e in result.get("cue_accuracy", {}).items()}
     if cues:  # synthetic data: how often the model is right where one frame shows the class and where not
         text += "\npixel accuracy on objects whose class cue is " + ", ".join(
             f"{state} {'n/a' if acc is None else f'{acc:.1f}'}" for state, acc in cues.items())
-    _print(brief if args.json else None, args.json, text)
+    _print(brief if args.json else None, args.json, f"{text}\nwritten to {paths.metrics}")
     return 0
 
 
@@ -225,8 +245,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         model_cfg = build_section(ModelConfig, fields, "model.")
         size, iters, warmup = args.size or (480, 864), args.iters or 20, 3 if args.warmup is None else args.warmup
     protocols = tuple(args.protocol) if args.protocol else (cfg.bench.protocols if args.run else ("cached", "clip"))
-    result = benchmark(model_cfg, size=size, iters=iters, warmup=warmup, threads=args.threads, protocols=protocols)
-    if args.run:
+    result = benchmark(model_cfg, size=size, iters=iters, warmup=warmup, threads=args.threads, protocols=protocols,
+                       weights=args.weights)
+    if args.run and not args.weights:  # a checkpoint's timings are printed, never filed as the run's
         from mrcfa.atomic import write_json
         from mrcfa.engine.paths import RunPaths
 
@@ -276,6 +297,7 @@ def _run_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--work", default="work", help="root of resumable state (checkpoints)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    p.add_argument("--data-root", help="dataset folder, instead of the profile's (e.g. a cluster's shared disk)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,10 +315,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_params)
 
     weights = sub.add_parser("weights", help="inspect checkpoints").add_subparsers(dest="action", required=True)
-    p = weights.add_parser("check", help="does a MiT ImageNet or released MRCFA checkpoint load completely?")
-    p.add_argument("--arch", required=True, help="mit_b0 … mit_b5, mrcfa_b0, mrcfa_b1, mrcfa_b2, mrcfa_b5")
+    p = weights.add_parser(
+        "check", help="what is this checkpoint, and does it load completely into a model?",
+        description="Reads the file's layout (this project's model.pt, a released mmseg MRCFA/SegFormer "
+                    "checkpoint, SegFormer's ImageNet mit_bX.pth) and architecture from its keys, and compares "
+                    "it tensor by tensor with --arch, with a run's model (--profile/--run), or with the "
+                    "architecture it says it is. Exit 0 only when it loads completely.")
+    p.add_argument("--arch", help="mit_b0 … mit_b5, segformer_b0 … b5, mrcfa_b0 … b5")
+    p.add_argument("--profile", help="compare with this run's model at this profile's scale (with --run)")
+    p.add_argument("--run", help="run name from experiments/registry.yaml (with --profile)")
+    p.add_argument("--registry", default=None)
     p.add_argument("file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print every missing/unexpected key as JSON")
     p.set_defaults(func=cmd_weights_check)
 
     p = sub.add_parser("synth", help="write the synthetic video benchmark in VSPW layout")
@@ -327,15 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one run at one seed (resumes by itself)")
     _run_args(p)
+    p.add_argument("--init-from", help="fine-tune from this whole model (own model.pt or a released checkpoint) "
+                                       "instead of ImageNet weights; part of the config hash")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a trained run, or score a folder of saved predictions")
     _run_args(p, required=False)
-    p.add_argument("--weights", help="model weights (default: the run's results/…/model.pt)")
-    p.add_argument("--save-preds", help="also write PNG predictions here (<video>/<frame>.png)")
-    p.add_argument("--data-root", help="scoring mode: VSPW-layout ground truth")
-    p.add_argument("--pred-dir", help="scoring mode: predictions <video>/<frame>.png (reduced labels)")
+    p.add_argument("--weights", help="any supported checkpoint: the run's own model.pt (default), a released "
+                                     "MRCFA/SegFormer mmseg file, or another run's model.pt")
+    p.add_argument("--out", help="folder for metrics.json and samples/ (default: the run's seed folder; for "
+                                 "--weights: results/<profile>/checkpoints/<file stem>/<run>)")
+    p.add_argument("--save-preds", help="also write PNG predictions here: <video>/<frame stem>.png, labels 0..K-1")
+    p.add_argument("--pred-dir", help="scoring mode (with --data-root): predictions <video>/<frame>.png")
     p.add_argument("--split", default="val")
     p.add_argument("--num-classes", type=int, default=124)
     p.add_argument("--json", action="store_true")
@@ -345,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     _run_args(p, required=False)
     p.add_argument("--model", choices=("segformer", "mrcfa", "feature_pyramid"), default="mrcfa")
     p.add_argument("--backbone", default="b1")
+    p.add_argument("--weights", help="time this checkpoint's model (default: random weights, as the released "
+                                     "benchmark); with --run the results are printed, not filed")
     p.add_argument("--num-classes", type=int, default=124)
     p.add_argument("--keep-ratio", type=float, default=None)
     p.add_argument("--size", type=_size, default=None, help="HxW (default: the profile's, or 480x864)")
@@ -369,11 +405,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from mrcfa.config import ConfigError
+    from mrcfa.models.state_dict import CheckpointMismatch
 
     try:
         return int(args.func(args) or 0)
     except ConfigError as e:
+        if os.environ.get("MRCFA_DEBUG"):
+            raise
         print(f"error: config: {e}", file=sys.stderr)
+        return 2
+    except (CheckpointMismatch, FileNotFoundError) as e:  # a wrong or missing file: one line, no traceback
+        if os.environ.get("MRCFA_DEBUG"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        if isinstance(e, CheckpointMismatch) and e.report is not None and getattr(args, "json", False):
+            print(json.dumps(e.report.to_dict(), indent=2))
         return 2
 
 

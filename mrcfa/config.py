@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -113,6 +114,7 @@ class TrainConfig:
     log_every: int = 50
     amp: bool = False
     deterministic: bool = True
+    init_from: str | None = None  # a whole trained model to fine-tune from (any supported checkpoint layout)
 
 
 @dataclass(frozen=True)
@@ -136,15 +138,20 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Canonical hash of what determines the results: everything but the names."""
+        """Canonical hash of what determines the results: everything but the names and where the data
+        lives (the same dataset on a cluster's shared disk gives the same run)."""
         d = self.to_dict()
-        del d["run"], d["profile"]
+        del d["run"], d["profile"], d["data"]["root"]
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
         return build_section(cls, d, "")
+
+    def with_data_root(self, root: str | None) -> "RunConfig":
+        """The same run reading its dataset from `root` (`--data-root`); None keeps the profile's."""
+        return self if root is None else dataclasses.replace(self, data=dataclasses.replace(self.data, root=root))
 
 
 # --- building and validation -------------------------------------------------------------------
@@ -261,7 +268,8 @@ def _validate_data(d: DataConfig, p: str) -> DataConfig:
     _check(0 < d.cat_max_ratio <= 1, p + "cat_max_ratio", "must be in (0, 1]")
     _check(0 <= d.reverse_prob <= 1, p + "reverse_prob", "must be in [0, 1]")
     _check(d.workers >= 0, p + "workers", "must be >= 0")
-    return d
+    # A profile may point at a shared disk: `root: $VSPW_ROOT` or `~/datasets/VSPW_480p`.
+    return dataclasses.replace(d, root=os.path.expandvars(os.path.expanduser(d.root)))
 
 
 def _validate_train(t: TrainConfig, p: str) -> TrainConfig:
@@ -327,6 +335,7 @@ class Registry:
     runs: dict[str, dict[str, Any]]
     tables: dict[str, dict[str, Any]]
     profiles_dir: Path
+    released: dict[str, str] = field(default_factory=dict)  # run -> the authors' checkpoint file for it
     _profiles: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def profile(self, name: str) -> dict[str, Any]:
@@ -428,4 +437,12 @@ def load_registry(path: str | Path | None = None) -> Registry:
                     raise ConfigError(f"{where}: a cited row has no run")
             elif row.get("run") not in runs:
                 raise ConfigError(f"{where}.run: unknown run {row.get('run')!r}")
-    return Registry(runs=runs, tables=tables, profiles_dir=path.parent / "profiles")
+    released = data.get("released") or {}
+    if not isinstance(released, dict):
+        raise ConfigError(f"{path}: released: expected a mapping of run -> checkpoint file")
+    for run, file in released.items():
+        if run not in runs:
+            raise ConfigError(f"released.{run}: unknown run {run!r}")
+        if not isinstance(file, str) or not file:
+            raise ConfigError(f"released.{run}: expected a file path, got {file!r}")
+    return Registry(runs=runs, tables=tables, profiles_dir=path.parent / "profiles", released=dict(released))

@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from mrcfa.config import ConfigError, ModelConfig, build_section
-from mrcfa.models.checkpoints import check_weights, load_released_mrcfa
+from mrcfa.models.checkpoints import check_weights, load_weights
 from mrcfa.models.loss import clip_loss
-from mrcfa.models.mit import CheckpointMismatch, MiT, load_imagenet_weights
+from mrcfa.models.mit import MiT, load_imagenet_weights
+from mrcfa.models.state_dict import CheckpointMismatch
 from mrcfa.models.segmenter import build_model, count_parameters
 from mrcfa.models.stm import select_tokens
 from mrcfa.models.streaming import StreamingPredictor
@@ -167,8 +168,9 @@ def test_released_checkpoint_layouts_load_completely(name, tmp_path):
     spec, state = _fixture_state(name)
     path = tmp_path / f"{name}.pth"
     torch.save({"state_dict": state, "meta": {"mmcv_version": "1.3.0"}} if name.startswith("mrcfa") else state, path)
-    report = check_weights(name, path)
+    ckpt, report, _ = check_weights(path, arch=name)
     assert report.ok, (report.missing, report.unexpected, report.mismatched)
+    assert ckpt.arch == name and check_weights(path)[1].ok  # the file says what it is
     backbone = name.split("_")[1]
     if name.startswith("mit"):
         model = MiT(build_section(ModelConfig, {"backbone": backbone}, "m."))
@@ -177,7 +179,7 @@ def test_released_checkpoint_layouts_load_completely(name, tmp_path):
         assert torch.equal(model.stages[0].blocks[0].attn.q.weight, state[key])
     else:
         model = build_model(build_section(ModelConfig, {"backbone": backbone}, "m."))
-        load_released_mrcfa(model, path)
+        assert load_weights(model, path).layout == "mmseg"
         assert torch.equal(model.temporal.query["stage2"].weight, state["decode_head.hypercorre_module.q1.weight"])
         assert torch.equal(model.temporal.classifier[1].weight, state["decode_head.deco4.smalldecoder.1.weight"])
         sar = state["decode_head.hypercorre_module.hpn.encoder_layer2.0.conv2.weight"]
@@ -188,19 +190,21 @@ def test_wrong_architecture_is_refused_with_the_keys(tmp_path):
     _, state = _fixture_state("mrcfa_b1")
     path = tmp_path / "b1.pth"
     torch.save({"state_dict": state}, path)
-    report = check_weights("mrcfa_b0", path)
+    report = check_weights(path, arch="mrcfa_b0")[1]
     assert not report.ok and report.mismatched and any("patch_embed" in k for k in report.mismatched)
     model = build_model(build_section(ModelConfig, {"backbone": "b0"}, "m."))
-    with pytest.raises(CheckpointMismatch, match="wrong shape"):
-        load_released_mrcfa(model, path)
+    with pytest.raises(CheckpointMismatch, match=r"released mmseg checkpoint of mrcfa_b1, 124 classes.*builds "
+                                                 r"mrcfa_b0.*of the wrong shape") as err:
+        load_weights(model, path)
+    assert "\n" not in str(err.value) and err.value.report == report
     partial = {k: v for k, v in state.items() if not k.startswith("decode_head.sr")}
     torch.save({"state_dict": partial}, path)
-    assert check_weights("mrcfa_b1", path).missing == ["temporal.key_down.stage2.bias", "temporal.key_down.stage2.weight",
-                                                       "temporal.key_down.stage3.bias", "temporal.key_down.stage3.weight",
-                                                       "temporal.value_down.bias", "temporal.value_down.weight"]
+    assert check_weights(path, arch="mrcfa_b1")[1].missing == [
+        "temporal.key_down.stage2.bias", "temporal.key_down.stage2.weight", "temporal.key_down.stage3.bias",
+        "temporal.key_down.stage3.weight", "temporal.value_down.bias", "temporal.value_down.weight"]
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointMismatch, match="cannot be read"):
-        check_weights("mrcfa_b1", tmp_path / "junk.pth")
+        check_weights(tmp_path / "junk.pth", arch="mrcfa_b1")
 
 
 def test_weights_check_cli_exit_codes(tmp_path):
@@ -210,7 +214,9 @@ def test_weights_check_cli_exit_codes(tmp_path):
     run = [sys.executable, "-m", "mrcfa", "weights", "check", "--json", "--arch"]
     ok = subprocess.run(run + ["mit_b0", str(good)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout) == {"loaded": 176, "missing": [], "unexpected": [], "mismatched": []}
+    assert json.loads(ok.stdout) == {"layout": "imagenet", "arch": "mit_b0", "num_classes": None,
+                                     "compared_with": "mit_b0", "loaded": 176, "missing": [], "unexpected": [],
+                                     "mismatched": []}
     bad = subprocess.run(run + ["mit_b1", str(good)], capture_output=True, text=True)
     assert bad.returncode == 1 and json.loads(bad.stdout)["mismatched"]
 

@@ -10,11 +10,13 @@ call. Peak memory: the CUDA allocator's peak; on CPU the peak RSS of a fresh pro
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import platform
 import resource
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,6 +24,8 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from mrcfa.config import ModelConfig
+from mrcfa.engine.preflight import sha256
+from mrcfa.models.checkpoints import load_weights
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
 from mrcfa.models.streaming import StreamingPredictor
 
@@ -58,15 +62,23 @@ def _runner(model: Segmenter, protocol: str, size: tuple[int, int], device: torc
     return step
 
 
+def bench_model(cfg: ModelConfig, weights: str | Path | None = None) -> Segmenter:
+    """Random weights as the released benchmark uses (never the ImageNet file), or a checkpoint's."""
+    model = build_model(dataclasses.replace(cfg, pretrained=None))
+    if weights is not None:
+        load_weights(model, weights)
+    return model
+
+
 @torch.inference_mode()
 def measure(cfg: ModelConfig, protocol: str, size: tuple[int, int], iters: int, warmup: int,
-            device: torch.device, threads: int | None = None) -> dict[str, Any]:
+            device: torch.device, threads: int | None = None, weights: str | Path | None = None) -> dict[str, Any]:
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = build_model(cfg).to(device).eval()
+    model = bench_model(cfg, weights).to(device).eval()
     run = _runner(model, protocol, size, device)
     with FlopCounterMode(display=False) as counter:
         run()
@@ -120,11 +132,14 @@ def measure_fresh(*args: Any) -> dict[str, Any]:
 
 def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: int,
               device: torch.device | None = None, threads: int | None = None,
-              protocols: tuple[str, ...] = PROTOCOLS) -> dict[str, Any]:
+              protocols: tuple[str, ...] = PROTOCOLS, weights: str | Path | None = None) -> dict[str, Any]:
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = bench_model(cfg, weights)  # a wrong checkpoint is refused before any timing
     result: dict[str, Any] = {"size": list(size), "iters": iters, "warmup": warmup, "batch": 1}
+    if weights is not None:
+        result["weights"] = {"path": str(weights), "sha256": sha256(weights)}
     for i, protocol in enumerate(protocols):
-        args = (cfg, protocol, size, iters, warmup, device, threads)
+        args = (cfg, protocol, size, iters, warmup, device, threads, weights)
         # On CPU, peak RSS is per process: the first protocol owns this (fresh) process, later ones get their own.
         m = measure(*args) if device.type == "cuda" or i == 0 else measure_fresh(*args)
         result[f"fps_{protocol}"] = m["fps"]
@@ -133,7 +148,7 @@ def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: in
     primary = protocols[0]
     result["memory_mb"] = result[f"memory_mb_{primary}"]
     result["flops"] = result[f"flops_{primary}"]
-    result |= {f"params_{k}": v for k, v in count_parameters(build_model(cfg)).items()}
+    result |= {f"params_{k}": v for k, v in count_parameters(model).items()}
     result["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     result["threads"] = torch.get_num_threads() if threads is None else threads
     result["versions"] = {"torch": torch.__version__, "python": sys.version.split()[0]}

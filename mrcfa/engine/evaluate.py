@@ -8,6 +8,7 @@ come (confusion matrix + running video-consistency windows) and written out only
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,15 +29,23 @@ from mrcfa.engine.datasets import test_transform
 from mrcfa.atomic import atomic_write, write_json
 from mrcfa.engine.paths import RunPaths
 from mrcfa.metrics import ConfusionMatrix, StateAccuracy, VideoConsistency, cue_accuracy_scalars
-from mrcfa.models.mit import load_state_strict, read_state_dict
+from mrcfa.engine.preflight import sha256
+from mrcfa.models.checkpoints import Checkpoint, load_weights
 from mrcfa.models.segmenter import Segmenter, build_model
 from mrcfa.models.streaming import StreamingPredictor
 
 
-def load_trained(cfg: RunConfig, weights: str | Path, device: torch.device) -> Segmenter:
-    model = build_model(cfg.model)
-    load_state_strict(model, read_state_dict(weights), str(weights))
-    return model.to(device).eval()
+def load_trained(cfg: RunConfig, weights: str | Path, device: torch.device) -> tuple[Segmenter, Checkpoint]:
+    """The run's model with every tensor from `weights` (any supported layout); ImageNet weights are not
+    read, since the file replaces them all."""
+    model = build_model(dataclasses.replace(cfg.model, pretrained=None))
+    ckpt = load_weights(model, weights)
+    return model.to(device).eval(), ckpt
+
+
+def checkpoint_dir(cfg: RunConfig, weights: str | Path, results_root: str | Path = "results") -> Path:
+    """Where the evaluation of a file other than the run's own model.pt goes (never the run's seed folder)."""
+    return Path(results_root) / cfg.profile / "checkpoints" / Path(weights).stem / cfg.run
 
 
 def to_prediction(logits: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:
@@ -60,9 +69,10 @@ def evaluate(cfg: RunConfig, weights: str | Path, paths: RunPaths, *, split: str
              device: torch.device | None = None, pred_dir: Path | None = None, sample_videos: int = 2,
              progress: bool = True) -> dict[str, Any]:
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_trained(cfg, weights, device)
+    model, ckpt = load_trained(cfg, weights, device)
+    source = {"path": str(weights), "sha256": sha256(weights), "layout": ckpt.layout}
     if cfg.data.layout == "cityscapes":
-        return evaluate_annotated(cfg, model, split, device, progress)
+        return evaluate_annotated(cfg, model, split, device, progress) | {"weights": source}
     predictor = StreamingPredictor(model)
     transform = test_transform(cfg)
     cm = ConfusionMatrix(cfg.model.num_classes)
@@ -100,7 +110,7 @@ def evaluate(cfg: RunConfig, weights: str | Path, paths: RunPaths, *, split: str
         "config_hash": cfg.hash(), "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(), **vc.result(),
         "per_class_iou": [None if np.isnan(v) else v for v in cm.per_class_iou()],
         "num_frames": total, "num_videos": len(videos),
-        **({"cue_accuracy": cues.result()} if cues is not None else {}),
+        **({"cue_accuracy": cues.result()} if cues is not None else {}), "weights": source,
     }
 
 
@@ -126,13 +136,18 @@ def evaluate_annotated(cfg: RunConfig, model: Segmenter, split: str, device: tor
 
 
 def write_metrics(result: dict[str, Any], seed: int, paths: RunPaths, cfg: RunConfig, track: bool,
-                  tags: dict[str, str] | None = None) -> None:
+                  tags: dict[str, str] | None = None, external: bool = False) -> None:
+    """`external`: the weights are not the run's own training result (a released checkpoint, say); MLflow
+    then keeps them apart from the run's trained seeds, named after the file and tagged with its sha256."""
     result["seed"] = seed
     write_json(paths.metrics, result)
     if track:
         from mrcfa.engine.train import open_tracker
 
-        tracker = open_tracker(cfg, seed, tags=tags)
+        weights = result["weights"]
+        label = Path(weights["path"]).stem if external else None
+        tags = {**(tags or {}), "weights_sha256": weights["sha256"], "weights_layout": weights["layout"]}
+        tracker = open_tracker(cfg, seed, tags=tags, weights_label=label)
         scalars = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16") if result.get(k) is not None
                    and not np.isnan(result[k])}
         scalars |= cue_accuracy_scalars(result)

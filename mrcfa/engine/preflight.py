@@ -45,7 +45,7 @@ def preflight(cfg: RunConfig, device: torch.device, work: Path, splits: tuple[st
     if len(errors) > 20:
         errors = errors[:20] + [f"… and {len(errors) - 20} more (run `mrcfa data check {cfg.data.root}`)"]
     facts = {"device": str(device)}
-    if cfg.model.pretrained:
+    if cfg.model.pretrained and not cfg.train.init_from:  # a fine-tuned run's file replaces them
         path = Path(cfg.model.pretrained)
         if not path.is_file():
             errors.append(f"{path}: ImageNet MiT weights not found; download SegFormer's {path.name} "
@@ -53,6 +53,12 @@ def preflight(cfg: RunConfig, device: torch.device, work: Path, splits: tuple[st
                           f"--arch mit_{cfg.model.backbone} {path}`")
         else:
             facts["pretrained_sha256"] = sha256(path)
+    if cfg.train.init_from:
+        path = Path(cfg.train.init_from)
+        if not path.is_file():
+            errors.append(f"{path}: the model to fine-tune from (train.init_from / --init-from) is not there")
+        else:
+            facts["init_from_sha256"] = sha256(path)
     if device.type == "cuda" and not torch.cuda.is_available():
         errors.append("CUDA was requested but torch sees no GPU")
     work.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ killed at any point and rerun ends with the same weights as an uninterrupted one
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import csv
 import io
 import random
@@ -30,6 +31,7 @@ from mrcfa.atomic import atomic_write, write_json, write_text
 from mrcfa.engine.optim import build_optimizer, set_lr
 from mrcfa.engine.paths import RunPaths
 from mrcfa.engine.preflight import preflight
+from mrcfa.models.checkpoints import load_weights
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
 
@@ -94,11 +96,14 @@ def unwrap(model: torch.nn.Module) -> Segmenter:
     return model.module if hasattr(model, "module") else model  # type: ignore[return-value]
 
 
-def open_tracker(cfg: RunConfig, seed: int, run_id: str | None = None, tags: dict[str, str] | None = None) -> Any:
-    """The MLflow run of (run, seed); continues an existing one."""
+def open_tracker(cfg: RunConfig, seed: int, run_id: str | None = None, tags: dict[str, str] | None = None,
+                 weights_label: str | None = None) -> Any:
+    """The MLflow run of (run, seed); continues an existing one. `weights_label` names weights that are not
+    the run's training result (`evaluate --weights`): they get an MLflow run of their own, `run@label`."""
     from mrcfa.tracking import Tracker
 
-    return Tracker(dataset=cfg.data.dataset, profile=cfg.profile, run=cfg.run, seed=seed, params=cfg.to_dict(),
+    run = cfg.run if weights_label is None else f"{cfg.run}@{weights_label}"
+    return Tracker(dataset=cfg.data.dataset, profile=cfg.profile, run=run, seed=seed, params=cfg.to_dict(),
                    tags={"config_hash": cfg.hash(), "seed": str(seed), **(tags or {})}, run_id=run_id)
 
 
@@ -115,7 +120,12 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
 
     seed_everything(seed)
     configure_determinism(tc.deterministic, device)
-    model: torch.nn.Module = build_model(cfg.model).to(device)
+    if tc.init_from:  # fine-tuning: the whole model comes from the file, so ImageNet weights are not read
+        model: torch.nn.Module = build_model(dataclasses.replace(cfg.model, pretrained=None))
+        load_weights(unwrap(model), tc.init_from, purpose="a model to fine-tune from")
+    else:
+        model = build_model(cfg.model)
+    model = model.to(device)
     if env.world > 1:
         # SyncBN as released on GPUs; torch's SyncBN has no CPU kernel, so gloo runs keep per-process BN
         # (which is then exactly what one process with gradient accumulation computes).

@@ -13,6 +13,7 @@ import torch
 from timm.models.pvt_v2 import PyramidVisionTransformerV2, checkpoint_filter_fn
 
 from mrcfa.config import MIT_HEADS, ModelConfig
+from mrcfa.models.state_dict import load_strict, read_state_dict
 
 
 class MiT(PyramidVisionTransformerV2):
@@ -40,52 +41,10 @@ class MiT(PyramidVisionTransformerV2):
         return outs
 
 
-class CheckpointMismatch(RuntimeError):
-    """A checkpoint does not fit the model exactly (a partial load is never silent)."""
-
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Load a checkpoint's tensors safely (`weights_only`), unwrapping mmcv/timm containers."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # corrupt file, pickle with arbitrary objects, truncated download
-        raise CheckpointMismatch(f"{path}: cannot be read as a PyTorch checkpoint ({e})") from e
-    for key in ("state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-    if not isinstance(obj, dict) or not all(torch.is_tensor(v) for v in obj.values()):
-        raise CheckpointMismatch(f"{path}: expected a state dict of tensors")
-    return obj
-
-
 def mit_state_dict(raw: dict[str, torch.Tensor], model: MiT) -> dict[str, torch.Tensor]:
     """SegFormer key layout -> timm layout (timm's own filter); the ImageNet classifier is dropped."""
     mapped = checkpoint_filter_fn(raw, model)
     return {k: v for k, v in mapped.items() if not k.startswith("head.")}
-
-
-def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> int:
-    """Load every tensor or nothing; the error lists missing, unexpected and mis-shaped keys."""
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = sorted(
-        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-        for k in set(own) & set(state)
-        if state[k].shape != own[k].shape
-    )
-    if missing or unexpected or mismatched:
-        lines = [f"{source} does not match {type(module).__name__}:"]
-        for title, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched)):
-            if keys:
-                shown = ", ".join(keys[:8]) + (f", … ({len(keys)} in all)" if len(keys) > 8 else "")
-                lines.append(f"  {title}: {shown}")
-        raise CheckpointMismatch("\n".join(lines))
-    module.load_state_dict(state, strict=True)
-    return len(state)
 
 
 def load_imagenet_weights(model: MiT, path: str | Path) -> int:
@@ -95,4 +54,4 @@ def load_imagenet_weights(model: MiT, path: str | Path) -> int:
             f"{path}: ImageNet MiT weights not found. SegFormer's mit_b0.pth … mit_b5.pth come from the "
             "NVlabs/SegFormer release; put them under weights/ (README, 'Weights')."
         )
-    return load_state_strict(model, mit_state_dict(read_state_dict(path), model), str(path))
+    return load_strict(model, mit_state_dict(read_state_dict(path), model), f"{path} (ImageNet MiT weights)").loaded
