@@ -134,6 +134,31 @@ def test_smoke_training_lowers_the_loss_and_evaluates(project):
         assert scored[key] == pytest.approx(metrics[key]), key
 
 
+def test_data_root_and_init_from(project, tmp_path):
+    """A dataset kept elsewhere (--data-root) gives the same run and numbers; --init-from fine-tunes from a
+    model.pt of the same architecture, is part of the config hash, and a wrong one is refused in one line."""
+    shared = tmp_path / "shared-disk" / "vspw"
+    shared.parent.mkdir()
+    (project / "data/smoke/synth_vspw").rename(shared)
+    args = ["--profile", "smoke", "--run", "segformer_b1", "--no-track", "--json", "--data-root", str(shared)]
+    first = json.loads(mrcfa(project, "train", *args).stdout)
+    model = project / "results/smoke/runs/segformer_b1/seed0/model.pt"
+    ev = json.loads(mrcfa(project, "evaluate", *args).stdout)
+    shared.rename(project / "data/smoke/synth_vspw")  # back where the profile says: same run, same numbers
+    metrics = json.loads((project / "results/smoke/runs/segformer_b1/seed0/metrics.json").read_text())
+    again = json.loads(mrcfa(project, "evaluate", *args[:-2]).stdout)
+    assert again == ev and metrics["config_hash"] == first["config_hash"]
+
+    tuned = json.loads(mrcfa(project, "train", *args[:-2], "--seed", "1", "--init-from", str(model)).stdout)
+    assert tuned["config_hash"] != first["config_hash"]
+    mrcfa(project, "train", "--profile", "smoke", "--run", "mrcfa_b1", "--no-track", "--json")
+    wrong = mrcfa(project, "train", *args[:-2], "--seed", "2", "--init-from",
+                  "results/smoke/runs/mrcfa_b1/seed0/model.pt", check=False)
+    assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+    assert "MRCFA" in wrong.stderr and "segformer_b1" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert not (project / "results/smoke/runs/segformer_b1/seed2/model.pt").exists()
+
+
 def test_training_refuses_a_broken_dataset_before_any_compute(project):
     frame = next((project / "data/smoke/synth_vspw/data").glob("*/origin/*.jpg"))
     frame.write_bytes(b"")
