@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from mrcfa.claims import ClaimError, ClaimSpec, parse_claims, parse_references
+
 ARCHS = ("segformer", "mrcfa", "feature_pyramid")
 BACKBONES = ("b0", "b1", "b2", "b3", "b4", "b5")
 SAR_VARIANTS = ("auto", "single", "double")
@@ -327,6 +329,7 @@ class Registry:
     runs: dict[str, dict[str, Any]]
     tables: dict[str, dict[str, Any]]
     profiles_dir: Path
+    claims: dict[str, ClaimSpec] = field(default_factory=dict)
     _profiles: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def profile(self, name: str) -> dict[str, Any]:
@@ -358,6 +361,17 @@ class Registry:
         if self.needs_bench(table):
             files += [f"{res}/{r}/bench.json" for r in runs]
         return files
+
+    def claims_inputs(self, profile: str) -> list[str]:
+        """The results files every claim of the registry is decided from."""
+        res, files = f"results/{profile}/runs", []
+        for claim in self.claims.values():
+            for r in claim.runs:
+                if claim.metric in BENCH_METRICS:
+                    files.append(f"{res}/{r}/bench.json")
+                else:
+                    files += [f"{res}/{r}/seed{s}/metrics.json" for s in self.seeds(profile)]
+        return list(dict.fromkeys(files))
 
     def resolve(self, profile: str, run: str) -> RunConfig:
         if run not in self.runs:
@@ -428,4 +442,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
                     raise ConfigError(f"{where}: a cited row has no run")
             elif row.get("run") not in runs:
                 raise ConfigError(f"{where}.run: unknown run {row.get('run')!r}")
-    return Registry(runs=runs, tables=tables, profiles_dir=path.parent / "profiles")
+    try:
+        claims = parse_claims(data.get("claims"), tables)
+        parse_references(tables)
+    except ClaimError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return Registry(runs=runs, tables=tables, profiles_dir=path.parent / "profiles", claims=claims)
