@@ -31,6 +31,8 @@ venv: $(STAMP)
 
 table2: $(STAMP)
 	$(VENV)/bin/snakemake table2 --cores $(CORES) --config profile=$(PROFILE)
+	@echo
+	@cat results/$(PROFILE)/tables/table2_claims.md
 
 all: $(STAMP)
 	$(VENV)/bin/snakemake all --cores $(CORES) --config profile=$(PROFILE)

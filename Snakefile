@@ -27,6 +27,7 @@ rule all:
     input:
         [table_outputs(t) for t in TABLES],
         figure_outputs(),
+        f"results/{PROFILE}/claims.csv",
         f"results/{PROFILE}/report.html",
 
 

@@ -57,13 +57,31 @@ def render_table(table: Table, profile: str) -> str:
     return _wrap(table.key, _caption(table, profile), spec, [_line(grid.header)], _body(grid), note)
 
 
-def render_vs_paper(table: Table, profile: str) -> str:
+def render_vs_paper(table: Table, profile: str, claims: str | None = None) -> str:
+    """`claims`: a LaTeX tabular of the table's claims, put under the comparison."""
     grid = vs_paper_grid(table, LATEX)
     n = len(table.metrics)
-    spec = "l" + "rrr" * n
-    groups = [r"\multicolumn{3}{c}{" + metric(m).latex + "}" for m in table.metrics]
-    rules = " ".join(rf"\cmidrule(lr){{{2 + 3 * i}-{4 + 3 * i}}}" for i in range(n))
-    head = [_line([""] + groups), rules, _line(grid.header)]
-    caption = _caption(table, profile, r"Ours versus the paper ($\Delta$ = ours $-$ paper).")
-    return _wrap(f"{table.key}_vs_paper", caption,
-                 spec, head, _body(grid), None)
+    lead, width = (2, 2) if table.effects else (1, 3)  # Row (+ reference row), then columns per metric
+    spec = "l" * lead + "r" * width * n
+    groups = [rf"\multicolumn{{{width}}}{{c}}{{{metric(m).latex}}}" for m in table.metrics]
+    rules = " ".join(rf"\cmidrule(lr){{{lead + 1 + width * i}-{lead + width * (i + 1)}}}" for i in range(n))
+    head = [_line([""] * lead + groups), rules, _line(grid.header)]
+    if table.effects:
+        extra = (r"Synthetic data: effects against each row's reference row ($\Delta$; relative change in \% "
+                 r"for FPS, memory and parameters), ours beside the paper's.")
+    else:
+        extra = r"Ours versus the paper ($\Delta$ = ours $-$ paper)."
+    caption = _caption(table, profile, extra)
+    return _wrap(f"{table.key}_vs_paper", caption, spec, head, _body(grid), claims)
+
+
+def render_claims(header: list[str], rows: list[list[str]]) -> str:
+    """The claims of a table as text lines for the note under the comparison (no second tabular)."""
+    col = {h: i for i, h in enumerate(header)}
+    lines = []
+    for row in rows:
+        c = lambda key: latex_escape(row[col[key]]).replace("->", r"$\to$")  # noqa: E731
+        note = f"; {c('note')}" if row[col["note"]] else ""
+        lines.append(rf"\texttt{{{c('claim')}}}: {c('says')} ({c('metric')} ${c('expect')}$): paper {c('paper')}, "
+                     rf"ours {c('ours')} {c('95 % CI')}, seeds {c('seeds')}: \textbf{{{c('verdict')}}}{note}.")
+    return r"Claims (95\,\% interval over seeds): \par " + r" \par ".join(lines)

@@ -30,6 +30,7 @@ class TableRow:
     cells: dict[str, str]
     ours: dict[str, Stat]  # metric -> our statistic; absent when not measured yet
     paper: dict[str, float]
+    reference: str | None = None  # label of the row effects are measured against
 
     def shown(self, m: str) -> Stat | None:
         """The value the table prints: ours, or the paper's for a cited row."""
@@ -45,6 +46,9 @@ class Table:
     cells: tuple[str, ...]
     metrics: tuple[str, ...]
     rows: tuple[TableRow, ...]
+    # Synthetic data: the versus-the-paper table compares effects (each row against its reference row),
+    # never our values against the paper's VSPW/Cityscapes values.
+    effects: bool = False
 
     @property
     def has_cited(self) -> bool:
@@ -60,8 +64,32 @@ class Table:
         best = pick(float(v) for v in shown.values())
         return {i for i, v in shown.items() if float(v) == best}
 
+    def row(self, label: str) -> TableRow | None:
+        return next((r for r in self.rows if r.label == label), None)
 
-def build_table(spec: TableSpec, summary: pd.DataFrame) -> Table:
+    def effect(self, r: TableRow, m: str) -> tuple[float, float]:
+        """(ours, paper) effect of row r against its reference: a difference for evaluation metrics, a
+        relative change in percent for benchmark metrics (FPS, memory, parameters). NaN where absent."""
+        ref = self.row(r.reference) if r.reference else None
+        if ref is None:
+            return math.nan, math.nan
+        ours = r.ours.get(m), ref.ours.get(m)
+        paper = r.paper.get(m, math.nan), ref.paper.get(m, math.nan)
+        mine = _change(m, ours[0].mean, ours[1].mean) if ours[0] and ours[1] else math.nan
+        return mine, _change(m, *paper)
+
+
+def effect_unit(m: str) -> str:
+    return "%" if metric(m).source == "bench" else ""
+
+
+def _change(m: str, value: float, ref: float) -> float:
+    if metric(m).source == "bench":
+        return (value / ref - 1.0) * 100.0 if ref else math.nan
+    return value - ref
+
+
+def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False) -> Table:
     stats: dict[tuple[str, str], Stat] = {
         (r.run, r.metric): Stat(float(r.mean), float(r.std), int(r.n)) for r in summary.itertuples()
     }
@@ -73,17 +101,22 @@ def build_table(spec: TableSpec, summary: pd.DataFrame) -> Table:
             cells=dict(r.cells),
             ours={m: stats[(r.run, m)] for m in spec.metrics if r.run and (r.run, m) in stats},
             paper={m: v for m, v in r.paper.items() if m in spec.metrics},
+            reference=r.reference,
         )
         for r in spec.rows
     )
-    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows)
+    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects)
 
 
 VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff"]
+VS_PAPER_EFFECT_COLUMNS = ["label", "run", "metric", "reference", "unit", "ours_effect", "paper_effect", "n_seeds"]
 
 
 def vs_paper_frame(table: Table) -> pd.DataFrame:
-    """One row per (our row, metric): ours, paper and ours - paper (NaN where either is absent)."""
+    """One row per (our row, metric): ours, paper and ours - paper (NaN where either is absent).
+    For a table of effects (synthetic data): the row's effect against its reference, ours and the paper's."""
+    if table.effects:
+        return _vs_paper_effects(table)
     recs = []
     for r in table.rows:
         if r.cited:
@@ -98,3 +131,17 @@ def vs_paper_frame(table: Table) -> pd.DataFrame:
                 "paper": paper, "diff": ours - paper,
             })
     return pd.DataFrame.from_records(recs, columns=VS_PAPER_COLUMNS)
+
+
+def _vs_paper_effects(table: Table) -> pd.DataFrame:
+    recs = []
+    for r in table.rows:
+        if r.cited:
+            continue
+        for m in table.metrics:
+            s = r.ours.get(m)
+            ours, paper = table.effect(r, m)
+            recs.append({"label": r.label, "run": r.run, "metric": m, "reference": r.reference or "",
+                         "unit": effect_unit(m) or "points", "ours_effect": ours, "paper_effect": paper,
+                         "n_seeds": s.n if s else 0})
+    return pd.DataFrame.from_records(recs, columns=VS_PAPER_EFFECT_COLUMNS)

@@ -62,7 +62,8 @@ def table_inputs(table):
 
 def table_outputs(table):
     base = f"results/{PROFILE}/tables/{table}"
-    return [f"{base}.{ext}" for ext in ("tex", "md", "csv")] + [f"{base}_vs_paper.{ext}" for ext in ("md", "csv")]
+    return ([f"{base}.{ext}" for ext in ("tex", "md", "csv")] + [f"{base}_vs_paper.{ext}" for ext in ("tex", "md", "csv")]
+            + [f"{base}_claims.{ext}" for ext in ("md", "csv")])
 
 
 def figure_outputs():

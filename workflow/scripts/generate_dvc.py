@@ -5,9 +5,9 @@
     python workflow/scripts/generate_dvc.py --check         # exit 1 if the committed files drifted
 
 Stages: the dataset (synthesised or checked), one `train_<run>_s<seed>` and `evaluate_<run>_s<seed>` per
-run and seed, one `bench_<run>` per run whose table reports speed, memory or parameters, and one stage
-per table. params.yaml records each run's config hash, so a registry or profile change that alters a
-run's config reruns exactly that run's stages.
+run and seed, one `bench_<run>` per run whose table reports speed, memory or parameters, one stage per
+table and one for the paper's claims. params.yaml records each run's config hash, so a registry or profile
+change that alters a run's config reruns exactly that run's stages.
 """
 
 from __future__ import annotations
@@ -94,7 +94,14 @@ def build(profile: str) -> tuple[dict, dict]:
             "cmd": f"python -m analysis tables --profile {profile} --only {table}",
             "deps": deps,
             "outs": [{f"{base}{suffix}.{ext}": {"cache": False}}
-                     for suffix in ("", "_vs_paper") for ext in ("tex", "md", "csv")],
+                     for suffix in ("", "_vs_paper") for ext in ("tex", "md", "csv")]
+                    + [{f"{base}_claims.{ext}": {"cache": False}} for ext in ("md", "csv")],
+        }
+    if registry.claims:
+        stages["claims"] = {
+            "cmd": f"python -m analysis claims --profile {profile}",
+            "deps": registry.claims_inputs(profile),
+            "outs": [{f"{res}/claims.{ext}": {"cache": False}} for ext in ("md", "csv")],
         }
     dvc = {
         "stages": stages,
