@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -36,6 +37,13 @@ MIT_DEPTHS = {
 }
 
 
+def scaled_depths(depths: tuple[int, ...], scale: float | None, cap: int | None) -> tuple[int, ...]:
+    """Blocks per stage at a reduced scale: ceil(depth * scale), at least 1, then at most `cap`."""
+    if scale is not None:
+        depths = tuple(max(1, math.ceil(d * scale - 1e-9)) for d in depths)
+    return depths if cap is None else tuple(min(d, cap) for d in depths)
+
+
 class ConfigError(ValueError):
     """A config value is wrong; the message starts with the dotted field name."""
 
@@ -55,7 +63,10 @@ class ModelConfig:
     maa: bool | None = None
     sar_variant: str = "auto"  # "auto" = released code: two-conv blocks for B1, single-conv otherwise
     width_div: int = 1  # CPU profiles: divide every MiT width by this (heads kept)
-    depth_cap: int | None = None  # CPU profiles: at most this many blocks per stage
+    # CPU profiles: blocks per stage = max(1, ceil(depth * depth_scale)), so B0 < B1 < B2 < B5 stay different
+    # networks in the paper's order of size (a quarter: B1 (1,1,1,1), B2 (1,1,2,1), B5 (1,2,10,1)).
+    depth_scale: float | None = None
+    depth_cap: int | None = None  # at most this many blocks per stage (applied after depth_scale)
     drop_path: float = 0.1
     dropout: float = 0.1  # Dropout2d before every classifier, as released
     pretrained: str | None = None  # path to SegFormer's ImageNet mit_bX.pth ("{backbone}" expands)
@@ -80,8 +91,7 @@ class ModelConfig:
 
     @property
     def depths(self) -> tuple[int, ...]:
-        d = MIT_DEPTHS[self.backbone]
-        return d if self.depth_cap is None else tuple(min(x, self.depth_cap) for x in d)
+        return scaled_depths(MIT_DEPTHS[self.backbone], self.depth_scale, self.depth_cap)
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,9 @@ class BenchConfig:
     protocols: tuple[str, ...] = ("cached", "clip")  # the first one gives the tables' FPS and memory
 
 
+HASH_OMIT_WHEN_UNSET = (("model", "depth_scale"),)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     run: str
@@ -138,9 +151,13 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Canonical hash of what determines the results: everything but the names."""
+        """Canonical hash of what determines the results: everything but the names. Fields added later are left
+        out while unset, so configs that do not use them keep the hash they had before."""
         d = self.to_dict()
         del d["run"], d["profile"]
+        for section, key in HASH_OMIT_WHEN_UNSET:
+            if d[section].get(key) is None:
+                del d[section][key]
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -229,6 +246,7 @@ def _validate_model(m: ModelConfig, p: str) -> ModelConfig:
         _check(c % (m.width_div * h) == 0, p + "width_div",
                f"{m.width_div} does not divide MiT-{m.backbone.upper()} width {c} into {h} heads")
     _check(m.depth_cap is None or m.depth_cap >= 1, p + "depth_cap", "must be >= 1")
+    _check(m.depth_scale is None or 0 < m.depth_scale <= 1, p + "depth_scale", "must be in (0, 1]")
 
     changes: dict[str, Any] = {}
     if m.arch == "segformer":
