@@ -115,33 +115,19 @@ VS_PAPER_EFFECT_COLUMNS = ["label", "run", "metric", "reference", "unit", "ours_
 def vs_paper_frame(table: Table) -> pd.DataFrame:
     """One row per (our row, metric): ours, paper and ours - paper (NaN where either is absent).
     For a table of effects (synthetic data): the row's effect against its reference, ours and the paper's."""
-    if table.effects:
-        return _vs_paper_effects(table)
     recs = []
     for r in table.rows:
         if r.cited:
             continue
         for m in table.metrics:
             s = r.ours.get(m)
-            paper = r.paper.get(m, math.nan)
-            ours = s.mean if s else math.nan
-            recs.append({
-                "label": r.label, "run": r.run, "metric": m, "ours": ours,
-                "ours_std": s.std if s else math.nan, "n_seeds": s.n if s else 0,
-                "paper": paper, "diff": ours - paper,
-            })
-    return pd.DataFrame.from_records(recs, columns=VS_PAPER_COLUMNS)
-
-
-def _vs_paper_effects(table: Table) -> pd.DataFrame:
-    recs = []
-    for r in table.rows:
-        if r.cited:
-            continue
-        for m in table.metrics:
-            s = r.ours.get(m)
-            ours, paper = table.effect(r, m)
-            recs.append({"label": r.label, "run": r.run, "metric": m, "reference": r.reference or "",
-                         "unit": effect_unit(m) or "points", "ours_effect": ours, "paper_effect": paper,
-                         "n_seeds": s.n if s else 0})
-    return pd.DataFrame.from_records(recs, columns=VS_PAPER_EFFECT_COLUMNS)
+            rec: dict[str, object] = {"label": r.label, "run": r.run, "metric": m, "n_seeds": s.n if s else 0}
+            if table.effects:
+                ours, paper = table.effect(r, m)
+                rec |= {"reference": r.reference or "", "unit": effect_unit(m) or "points", "ours_effect": ours,
+                        "paper_effect": paper}
+            else:
+                ours, paper = (s.mean if s else math.nan), r.paper.get(m, math.nan)
+                rec |= {"ours": ours, "ours_std": s.std if s else math.nan, "paper": paper, "diff": ours - paper}
+            recs.append(rec)
+    return pd.DataFrame.from_records(recs, columns=VS_PAPER_EFFECT_COLUMNS if table.effects else VS_PAPER_COLUMNS)
