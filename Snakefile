@@ -25,7 +25,7 @@ include: "workflow/rules/tables.smk"
 rule all:
     default_target: True
     input:
-        [table_outputs(t) for t in TABLES],
+        [table_outputs(t) + table_plot_outputs(t) for t in TABLES],
         figure_outputs(),
         f"results/{PROFILE}/claims.csv",
         f"results/{PROFILE}/report.html",
@@ -38,3 +38,4 @@ for _table in TABLES:
             _table
         input:
             table_outputs(_table),
+            table_plot_outputs(_table),

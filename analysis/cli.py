@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {tables,plots,report,claims} --profile P [...]`.
+"""Command line: `python -m analysis {tables,plots,report,claims,summary} --profile P [...]`.
 
 Partial results still produce every output (absent cells print `--`) and exit 0 with a warning
 naming the missing runs; `--strict` turns missing runs into exit status 3.
@@ -20,6 +20,7 @@ EPILOG = """examples:
   python -m analysis plots --profile demo --only table2 --only training
   python -m analysis report --profile demo
   python -m analysis claims --profile demo             # every claim; --only table2 prints one table's
+  python -m analysis summary --profile demo --only table2   # the README's figures, with machine and threads
   python -m analysis tables --profile paper --from-mlflow sqlite:///mlflow.db --strict
 
 outputs: results/<profile>/tables/tableN{,_vs_paper}.{tex,md,csv}, tableN_claims.{csv,md},
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Regenerate the MRCFA paper's tables, plots and a reproduction report from results.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{tables,plots,report,claims}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{tables,plots,report,claims,summary}")
     t = sub.add_parser("tables", parents=[common], help="write LaTeX/Markdown/CSV tables and versus-the-paper twins",
                        description="Write tableN.{tex,md,csv} and tableN_vs_paper.{tex,md,csv}.")
     t.add_argument("--only", action="append", metavar="TABLE",
@@ -71,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "interval over seeds, verdict); write results/<profile>/claims.{csv,md} and "
                                    "print the claims. With --only, print those tables' claims and write nothing.")
     c.add_argument("--only", action="append", metavar="TABLE", help="only print these tables' claims")
+    m = sub.add_parser("summary", parents=[common], help="print each table's figures and the machine that made them",
+                       description="Print each table's metrics (mean ± std over seeds, in row order), the "
+                                   "benchmark device and threads, training time and this machine. Writes nothing.")
+    m.add_argument("--only", action="append", metavar="TABLE", help="only these tables, e.g. table2")
     return parser
 
 
@@ -92,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:  # ValueError: the registry names something unknown
         parser.error(str(exc))
 
-    if args.command in ("tables", "claims"):
+    if args.command in ("tables", "claims", "summary"):
         valid = list(ws.registry.tables)
         keys = only or valid
     elif args.command == "plots":
@@ -125,6 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analysis.plots import build_plots
 
         written = [p for f in build_plots(ws, keys, args.jobs) for p in (f.png, f.pdf)]
+    elif args.command == "summary":
+        from analysis.summary import summary_text
+
+        print(summary_text(ws, keys))
+        return 0
     elif args.command == "claims":
         from analysis.claims import build_claims, evaluate_claims, markdown_claims
 

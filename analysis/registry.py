@@ -73,6 +73,7 @@ class Profile:
     path: Path
     seeds: tuple[int, ...]
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per step: threads, mem_mb, gpu, ...
 
     def dataset_root(self, dataset: str) -> Path | None:
         root = self.datasets.get(dataset, {}).get("root")
@@ -153,4 +154,5 @@ def load_profile(path: str | Path) -> Profile:
         path=path,
         seeds=tuple(int(s) for s in data.get("seeds", [0])),
         datasets={str(k): dict(v or {}) for k, v in (data.get("datasets") or {}).items()},
+        resources={str(k): dict(v or {}) for k, v in (data.get("resources") or {}).items()},
     )

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -388,3 +389,22 @@ def test_claim_on_a_cited_row_is_refused(tmp_path):
     (tmp_path / "registry.yaml").write_text(text + "\nclaims:\n  c: " + json.dumps(claim) + "\n")
     with pytest.raises(ConfigError, match=r"claims.c.than\[0\]: row 'PSPNet' is cited"):
         load_config_registry(tmp_path / "registry.yaml")
+
+
+def test_summary_prints_the_figures_with_machine_and_threads(tmp_path, capsys):
+    tree(tmp_path)
+    bench = tmp_path / "results" / PROFILE / "runs" / "base" / "bench.json"
+    bench.write_text(json.dumps({**json.loads(bench.read_text()), "device": "testcpu", "threads": 3}))
+    for seed in (0, 1, 2):
+        (tmp_path / "results" / PROFILE / "runs" / "base" / f"seed{seed}" / "train.json").write_text(
+            json.dumps({"seconds": 60.0 * (seed + 1)}))
+    args = ["summary", "--profile", PROFILE, "--results", str(tmp_path / "results"),
+            "--registry", str(tmp_path / "registry.yaml"), "--profiles-dir", str(tmp_path / "profiles")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # Base 35.0, 35.5, 36.5: mean 35.67, sd sqrt((0.667^2 + 0.167^2 + 0.833^2) / 2) = 0.76; Good 41.0 ± 1.0.
+    assert "mIoU (mean ± std over seeds): 35.7 ± 0.8, 41.0 ± 1.0, 30.5 ± 0.5, 36.2 ± 2.3, --" in out
+    assert "FPS (one benchmark per run): 40.0, 50.0, 55.0, 45.0, --" in out
+    assert "benchmarks: device testcpu, 3 thread(s)" in out
+    assert "3 job(s), 6.0 min in all, median 2.0 min per job" in out
+    assert f"{os.cpu_count()} CPU(s)" in out

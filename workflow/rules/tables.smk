@@ -25,6 +25,24 @@ rule table:
         "{ANALYSIS} tables --profile {wildcards.profile} --only {wildcards.table} > {log} 2>&1"
 
 
+rule table_plot:
+    """Table 1's and Table 3's trends and Table 2's accuracy / speed / memory trade-off, ours beside the paper's."""
+    input:
+        lambda wc: table_inputs(wc.table),
+    output:
+        report("results/{profile}/figures/{table}_{plot}.png", caption="../report/table_plot.rst", category="Figures",
+               labels={"table": "{table}", "file": "{plot}"}),
+        "results/{profile}/figures/{table}_{plot}.pdf",
+    wildcard_constraints:
+        table="table[1-3]",
+        plot="trend|tradeoff",
+    log:
+        "results/{profile}/logs/figures/{table}_{plot}.log",
+    threads: 1
+    shell:
+        "{ANALYSIS} plots --profile {wildcards.profile} --only {wildcards.table} --jobs 1 > {log} 2>&1"
+
+
 rule claims:
     """Every claim of the registry decided on the profile's results: effect, 95 % interval, verdict."""
     input:
@@ -53,7 +71,7 @@ rule figure3:
 
 rule report:
     input:
-        [table_outputs(t) for t in TABLES],
+        [table_outputs(t) + table_plot_outputs(t) for t in TABLES],
         figure_outputs(),
         f"results/{PROFILE}/claims.csv",
     output:
