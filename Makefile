@@ -31,6 +31,9 @@ venv: $(STAMP)
 
 table2: $(STAMP)
 	$(VENV)/bin/snakemake table2 --cores $(CORES) --config profile=$(PROFILE)
+	@echo
+	@cat results/$(PROFILE)/tables/table2_claims.md
+	@echo "Plot: results/$(PROFILE)/figures/table2_tradeoff.png"
 
 all: $(STAMP)
 	$(VENV)/bin/snakemake all --cores $(CORES) --config profile=$(PROFILE)

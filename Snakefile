@@ -27,8 +27,9 @@ include: "workflow/rules/released.smk"
 rule all:
     default_target: True
     input:
-        [table_outputs(t) for t in TABLES],
+        [table_outputs(t) + table_plot_outputs(t) for t in TABLES],
         figure_outputs(),
+        f"results/{PROFILE}/claims.csv",
         f"results/{PROFILE}/report.html",
 
 
@@ -39,3 +40,4 @@ for _table in TABLES:
             _table
         input:
             table_outputs(_table),
+            table_plot_outputs(_table),

@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {tables,plots,report} --profile P [...]`.
+"""Command line: `python -m analysis {tables,plots,report,claims,summary} --profile P [...]`.
 
 Partial results still produce every output (absent cells print `--`) and exit 0 with a warning
 naming the missing runs; `--strict` turns missing runs into exit status 3.
@@ -19,10 +19,13 @@ EPILOG = """examples:
   python -m analysis tables --profile demo --only table2
   python -m analysis plots --profile demo --only table2 --only training
   python -m analysis report --profile demo
+  python -m analysis claims --profile demo             # every claim; --only table2 prints one table's
+  python -m analysis summary --profile demo --only table2   # the README's figures, with machine and threads
   python -m analysis tables --profile paper --from-mlflow sqlite:///mlflow.db --strict
 
-outputs: results/<profile>/tables/tableN{,_vs_paper}.{tex,md,csv},
-         results/<profile>/figures/*.{png,pdf}, results/<profile>/report.{html,md}"""
+outputs: results/<profile>/tables/tableN{,_vs_paper}.{tex,md,csv}, tableN_claims.{csv,md},
+         results/<profile>/claims.{csv,md}, results/<profile>/figures/*.{png,pdf},
+         results/<profile>/report.{html,md}"""
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -53,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Regenerate the MRCFA paper's tables, plots and a reproduction report from results.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{tables,plots,report}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{tables,plots,report,claims,summary}")
     t = sub.add_parser("tables", parents=[common], help="write LaTeX/Markdown/CSV tables and versus-the-paper twins",
                        description="Write tableN.{tex,md,csv} and tableN_vs_paper.{tex,md,csv}.")
     t.add_argument("--out", help="folder for the table files (default: results/<profile>/tables)")
@@ -65,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="PLOT", help=f"only these plots: {', '.join(PLOT_NAMES)}")
     sub.add_parser("report", parents=[common], help="write report.html and report.md (and all tables and figures)",
                    description="Write a self-contained HTML report and its Markdown twin, with every table and figure.")
+    c = sub.add_parser("claims", parents=[common], help="decide the paper's claims: claims.{csv,md}, printed",
+                       description="Decide every claim of the registry on the profile's results (effect, 95 %% "
+                                   "interval over seeds, verdict); write results/<profile>/claims.{csv,md} and "
+                                   "print the claims. With --only, print those tables' claims and write nothing.")
+    c.add_argument("--only", action="append", metavar="TABLE", help="only print these tables' claims")
+    m = sub.add_parser("summary", parents=[common], help="print each table's figures and the machine that made them",
+                       description="Print each table's metrics (mean ± std over seeds, in row order), the "
+                                   "benchmark device and threads, training time and this machine. Writes nothing.")
+    m.add_argument("--only", action="append", metavar="TABLE", help="only these tables, e.g. table2")
     return parser
 
 
@@ -83,10 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         ws = open_workspace(args.profile, args.results, args.registry, args.profiles_dir, args.from_mlflow)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # ValueError: the registry names something unknown
         parser.error(str(exc))
 
-    if args.command == "tables":
+    if args.command in ("tables", "claims", "summary"):
         valid = list(ws.registry.tables)
         keys = only or valid
     elif args.command == "plots":
@@ -100,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Plots named after a table read that table's runs; 'training' reads every run's history.
     needed = [k for k in keys if k in ws.registry.tables or k in ws.registry.figures]
+    if args.command == "claims":
+        needed = [k for k in needed if ws.registry.claims_of(k)]
     missing = ws.missing(needed)
     if missing:
         _warn(f"{len(missing)} run(s) missing or incomplete for {', '.join(needed)}:")
@@ -117,6 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analysis.plots import build_plots
 
         written = [p for f in build_plots(ws, keys, args.jobs) for p in (f.png, f.pdf)]
+    elif args.command == "summary":
+        from analysis.summary import summary_text
+
+        print(summary_text(ws, keys))
+        return 0
+    elif args.command == "claims":
+        from analysis.claims import build_claims, evaluate_claims, markdown_claims
+
+        written = [] if only else build_claims(ws)
+        print(markdown_claims(evaluate_claims(ws, keys), ws.profile.name,
+                              "The paper's claims" if not only else f"Claims of {', '.join(keys)}"))
     else:
         from analysis.report import build_report
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from analysis.metrics import MetricDef, decimals_for, format_number, metric
-from analysis.table_model import Stat, Table
+from analysis.table_model import Stat, Table, effect_unit
 
 MISSING = "--"
 
@@ -125,6 +125,44 @@ def main_grid(table: Table, fl: Flavour) -> Grid:
     return Grid(header, rows, [r.cited for r in table.rows])
 
 
+EFFECTS_NOTE = ("synthetic data: each row's effect against its reference row (Δ; relative change for FPS, memory "
+                "and parameters), ours beside the paper's; values on different data are not compared")
+
+
+def effect_text(m: str, v: float | None, fl: Flavour) -> str:
+    if v is None or math.isnan(v):
+        return MISSING
+    unit = effect_unit(m)
+    text = f"{v:.1f}" if unit else format_number(m, v, max(1, metric(m).decimals))
+    if float(text) == 0:
+        return text.lstrip("-") + (fl.escape(unit) if unit else "")
+    return fl.signed(f"+{text}" if v > 0 else text) + (fl.escape(unit) if unit else "")
+
+
+def vs_paper_effects_grid(table: Table, fl: Flavour) -> Grid:
+    """Our rows only: label, reference row, then per metric our effect / the paper's effect."""
+    header = [fl.escape("Row"), fl.escape("against")]
+    delta = r"$\Delta$" if fl is LATEX else "Δ"
+    for m in table.metrics:
+        unit = fl.escape(effect_unit(m))
+        parts = (f"ours {delta}{unit}", f"paper {delta}{unit}")
+        header += list(parts) if fl is LATEX else [f"{fl.metric_name(metric(m))} {p}" for p in parts]
+    rows = []
+    for r in table.rows:
+        if r.cited:
+            continue
+        own = r.reference == r.label
+        row = [fl.escape(r.label), fl.escape("reference" if own else (r.reference or MISSING))]
+        for m in table.metrics:
+            if own:
+                row += ["ref.", "ref."]
+                continue
+            ours, paper = table.effect(r, m)
+            row += [effect_text(m, ours, fl), effect_text(m, paper, fl)]
+        rows.append(row)
+    return Grid(header, rows, [False] * len(rows))
+
+
 RELEASED_GROUP = "released checkpoint, evaluated here"
 
 
@@ -136,7 +174,10 @@ def vs_paper_parts(table: Table, m: str, fl: Flavour) -> list[str]:
 
 
 def vs_paper_grid(table: Table, fl: Flavour) -> Grid:
-    """Our rows only: label, then per metric ours / paper / ours - paper (/ released checkpoint)."""
+    """Our rows only: label, then per metric ours / paper / ours - paper (/ released checkpoint); effects
+    on synthetic data."""
+    if table.effects:
+        return vs_paper_effects_grid(table, fl)
     header = [fl.escape("Row")]
     for m in table.metrics:
         # LaTeX names the metric once in a spanning header row (see analysis.latex).

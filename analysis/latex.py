@@ -58,16 +58,35 @@ def render_table(table: Table, profile: str) -> str:
     return _wrap(table.key, _caption(table, profile), spec, [_line(grid.header)], _body(grid), note)
 
 
-def render_vs_paper(table: Table, profile: str) -> str:
+def render_vs_paper(table: Table, profile: str, claims: str | None = None) -> str:
+    """`claims`: a LaTeX tabular of the table's claims, put under the comparison."""
     grid = vs_paper_grid(table, LATEX)
-    widths = [len(vs_paper_parts(table, m, LATEX)) for m in table.metrics]
-    spec = "l" + "".join("r" * w for w in widths)
+    # Row (+ reference row), then the columns of each metric.
+    lead = 2 if table.effects else 1
+    widths = [2 if table.effects else len(vs_paper_parts(table, m, LATEX)) for m in table.metrics]
+    spec = "l" * lead + "".join("r" * w for w in widths)
     groups = [rf"\multicolumn{{{w}}}{{c}}{{{metric(m).latex}}}" for m, w in zip(table.metrics, widths)]
-    starts = [2 + sum(widths[:i]) for i in range(len(widths))]
+    starts = [lead + 1 + sum(widths[:i]) for i in range(len(widths))]
     rules = " ".join(rf"\cmidrule(lr){{{a}-{a + w - 1}}}" for a, w in zip(starts, widths))
-    head = [_line([""] + groups), rules, _line(grid.header)]
-    released = (rf" ``released'': the authors' trained checkpoint ({latex_escape(RELEASED_GROUP)})."
-                if table.released_metrics else "")
-    caption = _caption(table, profile, r"Ours versus the paper ($\Delta$ = ours $-$ paper)." + released)
-    return _wrap(f"{table.key}_vs_paper", caption,
-                 spec, head, _body(grid), None)
+    head = [_line([""] * lead + groups), rules, _line(grid.header)]
+    if table.effects:
+        extra = (r"Synthetic data: effects against each row's reference row ($\Delta$; relative change in \% "
+                 r"for FPS, memory and parameters), ours beside the paper's.")
+    else:
+        extra = r"Ours versus the paper ($\Delta$ = ours $-$ paper)."
+        if table.released_metrics:
+            extra += rf" ``released'': the authors' trained checkpoint ({latex_escape(RELEASED_GROUP)})."
+    caption = _caption(table, profile, extra)
+    return _wrap(f"{table.key}_vs_paper", caption, spec, head, _body(grid), claims)
+
+
+def render_claims(header: list[str], rows: list[list[str]]) -> str:
+    """The claims of a table as text lines for the note under the comparison (no second tabular)."""
+    col = {h: i for i, h in enumerate(header)}
+    lines = []
+    for row in rows:
+        c = lambda key: latex_escape(row[col[key]]).replace("->", r"$\to$")  # noqa: E731
+        note = f"; {c('note')}" if row[col["note"]] else ""
+        lines.append(rf"\texttt{{{c('claim')}}}: {c('says')} ({c('metric')} ${c('expect')}$): paper {c('paper')}, "
+                     rf"ours {c('ours')} {c('95 % CI')}, seeds {c('seeds')}: \textbf{{{c('verdict')}}}{note}.")
+    return r"Claims (95\,\% interval over seeds): \par " + r" \par ".join(lines)

@@ -28,6 +28,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mrcfa import atomic  # noqa: E402
 from analysis.metrics import metric  # noqa: E402
+from analysis.outputs import TABLE_PLOTS  # noqa: E402
 from analysis.qualitative import plot_figure3  # noqa: E402
 from analysis.table_model import Table, build_table  # noqa: E402
 from analysis.workspace import TRAINING_KEY, Workspace  # noqa: E402
@@ -246,9 +247,9 @@ def _figure3(ws: Workspace) -> list[tuple[str, str, Figure]]:
 PLOTS: dict[str, Maker] = {
     TRAINING_KEY: _training,
     "figure3": _figure3,
-    "table1": _table_plot("table1", "table1_trend", plot_table1_trend),
-    "table3": _table_plot("table3", "table3_trend", plot_table3_trend),
-    "table2": _table_plot("table2", "table2_tradeoff", plot_table2_tradeoff),
+    "table1": _table_plot("table1", TABLE_PLOTS["table1"], plot_table1_trend),
+    "table3": _table_plot("table3", TABLE_PLOTS["table3"], plot_table3_trend),
+    "table2": _table_plot("table2", TABLE_PLOTS["table2"], plot_table2_tradeoff),
 }
 
 DISPLAY_ORDER = ("table1", "table2", "table3", TRAINING_KEY, "figure3")

@@ -1,4 +1,7 @@
-"""The experiment registry (tables, rows, runs) and run profiles, read from YAML."""
+"""The experiment registry (tables, rows, runs, the paper's claims) and run profiles, read from YAML.
+
+Claims and reference rows are parsed by `mrcfa.claims`, the same code the pipeline's reader uses.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 import yaml
 
 from analysis.metrics import METRICS
+from mrcfa.claims import ClaimSpec, parse_claims, parse_references
 
 DEFAULT_DATASET = "vspw"
 
@@ -20,6 +24,7 @@ class RowSpec:
     cited: bool
     cells: dict[str, str]
     paper: dict[str, float]
+    reference: str | None = None  # label of the row this row's effects are measured against
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,10 @@ class Registry:
     runs: dict[str, dict[str, Any]]
     tables: dict[str, TableSpec]
     figures: dict[str, FigureSpec]
+    claims: dict[str, ClaimSpec] = field(default_factory=dict)
+
+    def claims_of(self, table: str) -> list[ClaimSpec]:
+        return [c for c in self.claims.values() if c.table == table]
 
     def dataset_of(self, run: str) -> str:
         return str(self.runs.get(run, {}).get("dataset", DEFAULT_DATASET))
@@ -64,10 +73,15 @@ class Profile:
     path: Path
     seeds: tuple[int, ...]
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per step: threads, mem_mb, gpu, ...
 
     def dataset_root(self, dataset: str) -> Path | None:
         root = self.datasets.get(dataset, {}).get("root")
         return Path(root) if root else None
+
+    def synthetic(self, dataset: str) -> bool:
+        """Is this dataset generated (`source: synth`) rather than the real one on disk?"""
+        return self.datasets.get(dataset, {}).get("source") == "synth"
 
     def num_classes(self, dataset: str) -> int | None:
         n = self.datasets.get(dataset, {}).get("num_classes")
@@ -79,7 +93,8 @@ def _cell_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _parse_row(table: str, raw: dict[str, Any], cells: tuple[str, ...], runs: dict[str, Any]) -> RowSpec:
+def _parse_row(table: str, raw: dict[str, Any], cells: tuple[str, ...], runs: dict[str, Any],
+               reference: str | None) -> RowSpec:
     cited = bool(raw.get("cited", False))
     run = raw.get("run")
     if not cited and not run:
@@ -94,6 +109,7 @@ def _parse_row(table: str, raw: dict[str, Any], cells: tuple[str, ...], runs: di
         cited=cited,
         cells={c: _cell_text(row_cells.get(c)) for c in cells},
         paper=paper,
+        reference=reference,
     )
 
 
@@ -103,7 +119,9 @@ def load_registry(path: str | Path) -> Registry:
     runs: dict[str, dict[str, Any]] = {str(k): dict(v or {}) for k, v in (data.get("runs") or {}).items()}
     tables: dict[str, TableSpec] = {}
     figures: dict[str, FigureSpec] = {}
-    for key, raw in (data.get("tables") or {}).items():
+    raw_tables = data.get("tables") or {}
+    references = parse_references(raw_tables)
+    for key, raw in raw_tables.items():
         if raw.get("kind") == "figure":
             figures[key] = FigureSpec(
                 key=key,
@@ -121,9 +139,11 @@ def load_registry(path: str | Path) -> Registry:
             title=str(raw.get("title", key)),
             cells=cells,
             metrics=metrics,
-            rows=tuple(_parse_row(key, r, cells, runs) for r in raw.get("rows", [])),
+            rows=tuple(_parse_row(key, r, cells, runs, references[key].get(str(r.get("label"))))
+                       for r in raw.get("rows", [])),
         )
-    return Registry(path=path, runs=runs, tables=tables, figures=figures)
+    claims = parse_claims(data.get("claims"), raw_tables)
+    return Registry(path=path, runs=runs, tables=tables, figures=figures, claims=claims)
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -134,4 +154,5 @@ def load_profile(path: str | Path) -> Profile:
         path=path,
         seeds=tuple(int(s) for s in data.get("seeds", [0])),
         datasets={str(k): dict(v or {}) for k, v in (data.get("datasets") or {}).items()},
+        resources={str(k): dict(v or {}) for k, v in (data.get("resources") or {}).items()},
     )

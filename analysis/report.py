@@ -15,8 +15,9 @@ from pathlib import Path
 from tabulate import tabulate
 
 from mrcfa import atomic
+from analysis.claims import METHOD_NOTE, ClaimResult, build_claims, claim_rows, evaluate_claims, verdict_counts
 from analysis.environment import Environment, collect
-from analysis.flavours import CITED_NOTE, HTML, Grid, main_grid, vs_paper_grid
+from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, Grid, main_grid, vs_paper_grid
 from analysis.plots import SavedFigure, build_plots
 from analysis.results import Missing
 from analysis.table_model import Table
@@ -89,8 +90,14 @@ def _env_rows(env: Environment) -> list[list[str]]:
     return rows + [[k, v] for k, v in env.packages.items()]
 
 
+def _claims_html(claims: list[ClaimResult]) -> str:
+    header, rows = claim_rows(claims)
+    return html_plain(header, rows) if rows else "<p>No claims.</p>"
+
+
 def render_html(ws: Workspace, tables: list[Table], figures: list[SavedFigure], env: Environment,
-                missing: list[Missing], generated: str) -> str:
+                missing: list[Missing], generated: str, claims: list[ClaimResult] | None = None) -> str:
+    claims = claims or []
     name = html.escape(ws.profile.name)
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -99,6 +106,10 @@ def render_html(ws: Workspace, tables: list[Table], figures: list[SavedFigure], 
         f"<p class='note'>Generated {html.escape(generated)} from <code>{html.escape(ws.results.source)}</code>; "
         f"git commit <code>{html.escape(env.git_commit)}</code>. Seeds expected: "
         f"{html.escape(', '.join(map(str, ws.profile.seeds)))}. Values are mean ± sample std over seeds.</p>",
+        "<h2>The paper's claims</h2>",
+        f"<p>{html.escape(verdict_counts(claims))}.</p>",
+        _claims_html(claims),
+        f"<p class='note'>{html.escape(METHOD_NOTE)}</p>",
         "<h2>Missing results</h2>",
     ]
     if missing:
@@ -112,8 +123,13 @@ def render_html(ws: Workspace, tables: list[Table], figures: list[SavedFigure], 
         parts.append(html_grid(main_grid(t, HTML)))
         if t.has_cited:
             parts.append(f"<p class='note'>† {html.escape(CITED_NOTE)}.</p>")
-        parts.append("<p class='note'>Ours versus the paper (Δ = ours − paper):</p>")
+        what = f"Versus the paper ({EFFECTS_NOTE})" if t.effects else "Ours versus the paper (Δ = ours − paper)"
+        parts.append(f"<p class='note'>{html.escape(what)}:</p>")
         parts.append(html_grid(vs_paper_grid(t, HTML)))
+        own = [c for c in claims if c.spec.table == t.key]
+        if own:
+            parts.append(f"<p class='note'>Claims of {html.escape(t.key)}:</p>")
+            parts.append(_claims_html(own))
     parts.append("<h2>Figures</h2>")
     if not figures:
         parts.append("<p>No figures (no results yet).</p>")
@@ -134,11 +150,17 @@ def _md(header: list[str], rows: list[list[str]]) -> str:
 
 
 def render_markdown(ws: Workspace, tables: list[Table], figures: list[SavedFigure], env: Environment,
-                    missing: list[Missing], generated: str, base: Path) -> str:
+                    missing: list[Missing], generated: str, base: Path,
+                    claims: list[ClaimResult] | None = None) -> str:
+    claims = claims or []
+    header, rows = claim_rows(claims)
     out = [
         f"# MRCFA reproduction report: profile `{ws.profile.name}`", "",
         f"Generated {generated} from `{ws.results.source}`; git commit `{env.git_commit}`. "
         f"Seeds expected: {', '.join(map(str, ws.profile.seeds))}. Values are mean ± sample std over seeds.", "",
+        "## The paper's claims", "", f"{verdict_counts(claims)}.", "",
+        _md(header, [[c.replace("|", r"\|") for c in r] for r in rows]) if rows else "No claims.", "",
+        METHOD_NOTE, "",
         "## Missing results", "",
     ]
     if missing:
@@ -148,7 +170,8 @@ def render_markdown(ws: Workspace, tables: list[Table], figures: list[SavedFigur
         out.append("Every run of every table and figure is complete.")
     out += ["", "## Tables", ""]
     for t in tables:
-        out += [markdown_table(t, ws.profile.name), markdown_vs_paper(t, ws.profile.name)]
+        own = [c for c in claims if c.spec.table == t.key]
+        out += [markdown_table(t, ws.profile.name), markdown_vs_paper(t, ws.profile.name, own)]
     out += ["## Figures", ""]
     for f in figures:
         png = f.png.resolve()
@@ -161,8 +184,10 @@ def render_markdown(ws: Workspace, tables: list[Table], figures: list[SavedFigur
 
 
 def build_report(ws: Workspace, jobs: int | None = None) -> ReportPaths:
-    """Writes the tables and figures too, so the Markdown report's image links resolve."""
+    """Writes the tables, claims and figures too, so the Markdown report's image links resolve."""
     build_tables(ws)
+    build_claims(ws)
+    claims = evaluate_claims(ws)
     figures = build_plots(ws, jobs=jobs)
     tables = tables_for(ws)
     keys = list(ws.registry.tables) + list(ws.registry.figures)
@@ -170,7 +195,8 @@ def build_report(ws: Workspace, jobs: int | None = None) -> ReportPaths:
     env = collect(ws.registry.path.resolve().parent)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = ws.out_dir
-    html_path = atomic.write_text(out / "report.html", render_html(ws, tables, figures, env, missing, generated))
+    html_path = atomic.write_text(out / "report.html", render_html(ws, tables, figures, env, missing, generated, claims))
     md_path = atomic.write_text(out / "report.md",
-                                render_markdown(ws, tables, figures, env, missing, generated, out.resolve()))
+                                render_markdown(ws, tables, figures, env, missing, generated, out.resolve(),
+                                                claims))
     return ReportPaths(html_path, md_path)

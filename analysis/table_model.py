@@ -30,6 +30,7 @@ class TableRow:
     cells: dict[str, str]
     ours: dict[str, Stat]  # metric -> our statistic; absent when not measured yet
     paper: dict[str, float]
+    reference: str | None = None  # label of the row effects are measured against
     released: dict[str, float] = field(default_factory=dict)  # the authors' checkpoint, evaluated here
 
     def shown(self, m: str) -> Stat | None:
@@ -46,16 +47,13 @@ class Table:
     cells: tuple[str, ...]
     metrics: tuple[str, ...]
     rows: tuple[TableRow, ...]
+    # Synthetic data: the versus-the-paper table compares effects (each row against its reference row),
+    # never our values against the paper's VSPW/Cityscapes values.
+    effects: bool = False
 
     @property
     def has_cited(self) -> bool:
         return any(r.cited for r in self.rows)
-
-    @property
-    def released_metrics(self) -> tuple[str, ...]:
-        """Metrics of the "released checkpoint, evaluated here" column group: shown once any row has one."""
-        have = {m for r in self.rows for m in r.released}
-        return tuple(m for m in self.metrics if m in have)
 
     def best_rows(self, m: str) -> set[int]:
         """Indices of our rows holding the best value of metric m, compared as printed (ties all bold)."""
@@ -67,8 +65,39 @@ class Table:
         best = pick(float(v) for v in shown.values())
         return {i for i, v in shown.items() if float(v) == best}
 
+    @property
+    def released_metrics(self) -> tuple[str, ...]:
+        """Metrics of the "released checkpoint, evaluated here" column group: shown once any row has one
+        (values only, so never beside synthetic-data effects)."""
+        have = {m for r in self.rows for m in r.released}
+        return () if self.effects else tuple(m for m in self.metrics if m in have)
 
-def build_table(spec: TableSpec, summary: pd.DataFrame,
+    def row(self, label: str) -> TableRow | None:
+        return next((r for r in self.rows if r.label == label), None)
+
+    def effect(self, r: TableRow, m: str) -> tuple[float, float]:
+        """(ours, paper) effect of row r against its reference: a difference for evaluation metrics, a
+        relative change in percent for benchmark metrics (FPS, memory, parameters). NaN where absent."""
+        ref = self.row(r.reference) if r.reference else None
+        if ref is None:
+            return math.nan, math.nan
+        ours = r.ours.get(m), ref.ours.get(m)
+        paper = r.paper.get(m, math.nan), ref.paper.get(m, math.nan)
+        mine = _change(m, ours[0].mean, ours[1].mean) if ours[0] and ours[1] else math.nan
+        return mine, _change(m, *paper)
+
+
+def effect_unit(m: str) -> str:
+    return "%" if metric(m).source == "bench" else ""
+
+
+def _change(m: str, value: float, ref: float) -> float:
+    if metric(m).source == "bench":
+        return (value / ref - 1.0) * 100.0 if ref else math.nan
+    return value - ref
+
+
+def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
                 released: dict[str, dict[str, float]] | None = None) -> Table:
     """`released`: run -> metric -> value of the authors' checkpoint for that run, evaluated here."""
     released = released or {}
@@ -83,29 +112,35 @@ def build_table(spec: TableSpec, summary: pd.DataFrame,
             cells=dict(r.cells),
             ours={m: stats[(r.run, m)] for m in spec.metrics if r.run and (r.run, m) in stats},
             paper={m: v for m, v in r.paper.items() if m in spec.metrics},
+            reference=r.reference,
             released={m: v for m, v in released.get(r.run or "", {}).items() if m in spec.metrics},
         )
         for r in spec.rows
     )
-    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows)
+    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects)
 
 
 VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released"]
+VS_PAPER_EFFECT_COLUMNS = ["label", "run", "metric", "reference", "unit", "ours_effect", "paper_effect", "n_seeds"]
 
 
 def vs_paper_frame(table: Table) -> pd.DataFrame:
-    """One row per (our row, metric): ours, paper and ours - paper (NaN where either is absent)."""
+    """One row per (our row, metric): ours, paper and ours - paper (NaN where either is absent).
+    For a table of effects (synthetic data): the row's effect against its reference, ours and the paper's."""
     recs = []
     for r in table.rows:
         if r.cited:
             continue
         for m in table.metrics:
             s = r.ours.get(m)
-            paper = r.paper.get(m, math.nan)
-            ours = s.mean if s else math.nan
-            recs.append({
-                "label": r.label, "run": r.run, "metric": m, "ours": ours,
-                "ours_std": s.std if s else math.nan, "n_seeds": s.n if s else 0,
-                "paper": paper, "diff": ours - paper, "released": r.released.get(m, math.nan),
-            })
-    return pd.DataFrame.from_records(recs, columns=VS_PAPER_COLUMNS)
+            rec: dict[str, object] = {"label": r.label, "run": r.run, "metric": m, "n_seeds": s.n if s else 0}
+            if table.effects:
+                ours, paper = table.effect(r, m)
+                rec |= {"reference": r.reference or "", "unit": effect_unit(m) or "points", "ours_effect": ours,
+                        "paper_effect": paper}
+            else:
+                ours, paper = (s.mean if s else math.nan), r.paper.get(m, math.nan)
+                rec |= {"ours": ours, "ours_std": s.std if s else math.nan, "paper": paper, "diff": ours - paper,
+                        "released": r.released.get(m, math.nan)}
+            recs.append(rec)
+    return pd.DataFrame.from_records(recs, columns=VS_PAPER_EFFECT_COLUMNS if table.effects else VS_PAPER_COLUMNS)

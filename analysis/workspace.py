@@ -66,6 +66,11 @@ class Workspace:
             return root
         return self.registry.path.resolve().parent.parent / root
 
+    def synthetic(self, table: str) -> bool:
+        """Does any run of this table read synthetic data on this profile? Then its comparison with the
+        paper is of effects, never of values."""
+        return any(self.profile.synthetic(self.registry.dataset_of(r)) for r in self.registry.tables[table].runs)
+
     def missing(self, keys: list[str]) -> list[Missing]:
         """Missing pieces of the runs that the given tables/figures read, in registry order."""
         key = tuple(keys)

@@ -74,14 +74,28 @@ def _threads(args: argparse.Namespace) -> None:
 
 def cmd_params(args: argparse.Namespace) -> int:
     from mrcfa.config import ModelConfig, build_section
+
+    if args.profile or args.run:
+        # A registry run at its profile's scale (widths, depths, classes), e.g. the demo's MiT-B5.
+        if not (args.profile and args.run) or args.model or args.backbone:
+            print("error: give --profile and --run together, or --model and --backbone", file=sys.stderr)
+            return 2
+        cfg = _resolve(args)[1].model
+        name = f"{args.run} ({args.profile})"
+    else:
+        if not (args.model and args.backbone):
+            print("error: give --model and --backbone, or --profile and --run", file=sys.stderr)
+            return 2
+        fields: dict[str, Any] = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
+        if args.num_scales:
+            fields["num_scales"] = args.num_scales
+        cfg = build_section(ModelConfig, fields, "model.")
+        name = f"{args.model}-{args.backbone}"
     from mrcfa.models.segmenter import build_model, count_parameters
 
-    fields: dict[str, Any] = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
-    if args.num_scales:
-        fields["num_scales"] = args.num_scales
-    counts = count_parameters(build_model(build_section(ModelConfig, fields, "model.")))
-    _print(counts, args.json, f"{args.model}-{args.backbone}: total {counts['total'] / 1e6:.3f} M, "
-                              f"inference {counts['inference'] / 1e6:.3f} M ({counts['inference']:,})")
+    counts = count_parameters(build_model(cfg))
+    _print(counts, args.json, f"{name}: total {counts['total'] / 1e6:.3f} M, inference "
+                              f"{counts['inference'] / 1e6:.3f} M ({counts['inference']:,}); depths {cfg.depths}")
     return 0
 
 
@@ -306,11 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Tables are built by the pipeline: `snakemake table2 --cores 4` or `dvc repro`.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("params", help="count model parameters (total and inference path)")
-    p.add_argument("--model", choices=("segformer", "mrcfa", "feature_pyramid"), required=True)
-    p.add_argument("--backbone", choices=tuple(f"b{i}" for i in range(6)), required=True)
+    p = sub.add_parser("params", help="count model parameters (total and inference path)",
+                       description="Count a model's parameters: --model/--backbone at the paper's size, or "
+                                   "--profile/--run for a registry run at that profile's scale.")
+    p.add_argument("--model", choices=("segformer", "mrcfa", "feature_pyramid"))
+    p.add_argument("--backbone", choices=tuple(f"b{i}" for i in range(6)))
     p.add_argument("--num-classes", type=int, default=124)
     p.add_argument("--num-scales", type=int, default=None, help="L (mrcfa only)")
+    p.add_argument("--profile", help="with --run: count this run at this profile's scale (e.g. demo)")
+    p.add_argument("--run", help="run name from experiments/registry.yaml")
+    p.add_argument("--registry", default=None, help="registry file (default: experiments/registry.yaml)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_params)
 

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import types
 import typing
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from mrcfa.claims import ClaimError, ClaimSpec, parse_claims, parse_references
 
 ARCHS = ("segformer", "mrcfa", "feature_pyramid")
 BACKBONES = ("b0", "b1", "b2", "b3", "b4", "b5")
@@ -33,6 +36,13 @@ MIT_DEPTHS = {
     "b0": (2, 2, 2, 2), "b1": (2, 2, 2, 2), "b2": (3, 4, 6, 3),
     "b3": (3, 4, 18, 3), "b4": (3, 8, 27, 3), "b5": (3, 6, 40, 3),
 }
+
+
+def scaled_depths(depths: tuple[int, ...], scale: float | None, cap: int | None) -> tuple[int, ...]:
+    """Blocks per stage at a reduced scale: ceil(depth * scale), at least 1, then at most `cap`."""
+    if scale is not None:
+        depths = tuple(max(1, math.ceil(d * scale - 1e-9)) for d in depths)
+    return depths if cap is None else tuple(min(d, cap) for d in depths)
 
 
 class ConfigError(ValueError):
@@ -54,7 +64,10 @@ class ModelConfig:
     maa: bool | None = None
     sar_variant: str = "auto"  # "auto" = released code: two-conv blocks for B1, single-conv otherwise
     width_div: int = 1  # CPU profiles: divide every MiT width by this (heads kept)
-    depth_cap: int | None = None  # CPU profiles: at most this many blocks per stage
+    # CPU profiles: blocks per stage = max(1, ceil(depth * depth_scale)), so B0 < B1 < B2 < B5 stay different
+    # networks in the paper's order of size (a quarter: B1 (1,1,1,1), B2 (1,1,2,1), B5 (1,2,10,1)).
+    depth_scale: float | None = None
+    depth_cap: int | None = None  # at most this many blocks per stage (applied after depth_scale)
     drop_path: float = 0.1
     dropout: float = 0.1  # Dropout2d before every classifier, as released
     pretrained: str | None = None  # path to SegFormer's ImageNet mit_bX.pth ("{backbone}" expands)
@@ -79,8 +92,7 @@ class ModelConfig:
 
     @property
     def depths(self) -> tuple[int, ...]:
-        d = MIT_DEPTHS[self.backbone]
-        return d if self.depth_cap is None else tuple(min(x, self.depth_cap) for x in d)
+        return scaled_depths(MIT_DEPTHS[self.backbone], self.depth_scale, self.depth_cap)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,9 @@ class BenchConfig:
     protocols: tuple[str, ...] = ("cached", "clip")  # the first one gives the tables' FPS and memory
 
 
+HASH_OMIT_WHEN_UNSET = (("model", "depth_scale"), ("train", "init_from"))
+
+
 @dataclass(frozen=True)
 class RunConfig:
     run: str
@@ -138,10 +153,14 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Canonical hash of what determines the results: everything but the names and where the data
-        lives (the same dataset on a cluster's shared disk gives the same run)."""
+        """Canonical hash of what determines the results: everything but the names and where the data lives
+        (the same dataset on a cluster's shared disk gives the same run). Fields added later are left out while
+        unset, so configs that do not use them keep the hash they had before."""
         d = self.to_dict()
         del d["run"], d["profile"], d["data"]["root"]
+        for section, key in HASH_OMIT_WHEN_UNSET:
+            if d[section].get(key) is None:
+                del d[section][key]
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -234,6 +253,7 @@ def _validate_model(m: ModelConfig, p: str) -> ModelConfig:
         _check(c % (m.width_div * h) == 0, p + "width_div",
                f"{m.width_div} does not divide MiT-{m.backbone.upper()} width {c} into {h} heads")
     _check(m.depth_cap is None or m.depth_cap >= 1, p + "depth_cap", "must be >= 1")
+    _check(m.depth_scale is None or 0 < m.depth_scale <= 1, p + "depth_scale", "must be in (0, 1]")
 
     changes: dict[str, Any] = {}
     if m.arch == "segformer":
@@ -336,6 +356,7 @@ class Registry:
     tables: dict[str, dict[str, Any]]
     profiles_dir: Path
     released: dict[str, str] = field(default_factory=dict)  # run -> the authors' checkpoint file for it
+    claims: dict[str, ClaimSpec] = field(default_factory=dict)
     _profiles: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def profile(self, name: str) -> dict[str, Any]:
@@ -367,6 +388,17 @@ class Registry:
         if self.needs_bench(table):
             files += [f"{res}/{r}/bench.json" for r in runs]
         return files
+
+    def claims_inputs(self, profile: str) -> list[str]:
+        """The results files every claim of the registry is decided from."""
+        res, files = f"results/{profile}/runs", []
+        for claim in self.claims.values():
+            for r in claim.runs:
+                if claim.metric in BENCH_METRICS:
+                    files.append(f"{res}/{r}/bench.json")
+                else:
+                    files += [f"{res}/{r}/seed{s}/metrics.json" for s in self.seeds(profile)]
+        return list(dict.fromkeys(files))
 
     def resolve(self, profile: str, run: str) -> RunConfig:
         if run not in self.runs:
@@ -445,4 +477,10 @@ def load_registry(path: str | Path | None = None) -> Registry:
             raise ConfigError(f"released.{run}: unknown run {run!r}")
         if not isinstance(file, str) or not file:
             raise ConfigError(f"released.{run}: expected a file path, got {file!r}")
-    return Registry(runs=runs, tables=tables, profiles_dir=path.parent / "profiles", released=dict(released))
+    try:
+        claims = parse_claims(data.get("claims"), tables)
+        parse_references(tables)
+    except ClaimError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return Registry(runs=runs, tables=tables, profiles_dir=path.parent / "profiles", claims=claims,
+                    released=dict(released))

@@ -58,8 +58,21 @@ def test_report_has_every_table_versus_paper(partial_report):
         assert f"{key}: {spec.title}" in html.replace("&#x27;", "'")
         assert f"**{key} versus the paper**" in md
     assert html.count("<table>") >= 2 * len(REG.tables) + 3  # ours + vs paper per table, missing, provenance, env
-    assert "mIoU Δ" in html and "mIoU Δ" in md
+    # The fx profile's data are synthetic: effects against each row's reference, ours beside the paper's.
+    assert "mIoU ours Δ" in html and "mIoU paper Δ" in md and "ours − paper" not in md
     assert "<sup>†</sup>" in html and "cited from the paper" in html
+
+
+def test_report_opens_with_the_claims(partial_report):
+    _, html, md, _ = partial_report
+    for text in (html, md):
+        top = text.split("Missing results", 1)[0]
+        assert "The paper's claims" in top
+        for cid in REG.claims:
+            assert cid in top
+        # mrcfa_b1_p10 is not run: the claim reading it says so.
+        assert "mrcfa_b1_p10 (not run yet)" in top
+    assert "t2_p10_loses_clearly" in md.split("**table2 versus the paper**", 1)[1]
 
 
 def test_report_is_self_contained_with_embedded_figures(partial_report):

@@ -25,18 +25,29 @@ REG = load_registry(REGISTRY)
 PROFILE = "fx"
 
 
-def make_tree(root: Path, runs: list[str] | None = None, seeds=(0, 1), profile_seeds=None, **kw):
-    """Results, profile and dataset under `root`; returns (workspace, written values)."""
+def make_tree(root: Path, runs: list[str] | None = None, seeds=(0, 1), profile_seeds=None, source="synth", **kw):
+    """Results, profile and dataset under `root`; returns (workspace, written values).
+    source: the profile's data source; "disk" reads like the paper profile (values compared with the paper's)."""
     written = write_results(root / "results", PROFILE, REG, runs=runs, seeds=seeds, **kw)
-    write_profile(root / "profiles", PROFILE, profile_seeds or seeds, root / "data")
+    write_profile(root / "profiles", PROFILE, profile_seeds or seeds, root / "data", source=source)
     ws = open_workspace(PROFILE, root / "results", REGISTRY, root / "profiles")
     return ws, written
 
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
+    """Every run, three seeds, on a synthetic-data profile (comparisons with the paper are of effects)."""
     root = tmp_path_factory.mktemp("full")
     ws, written = make_tree(root, seeds=(0, 1, 2))
+    build_tables(ws)
+    return ws, written
+
+
+@pytest.fixture(scope="module")
+def full_disk(tmp_path_factory):
+    """The same results on a profile whose data are on disk, as the paper profile's (values compared)."""
+    root = tmp_path_factory.mktemp("full_disk")
+    ws, written = make_tree(root, seeds=(0, 1, 2), source="disk")
     build_tables(ws)
     return ws, written
 
@@ -75,9 +86,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text())))
 
 
+@pytest.mark.parametrize("source", ["synth", "disk"])
 @pytest.mark.parametrize("key", list(REG.tables))
-def test_table_structure(full, key):
-    ws, _ = full
+def test_table_structure(full, full_disk, key, source):
+    ws, _ = full if source == "synth" else full_disk
     spec = REG.tables[key]
     ncols = len(spec.cells) + len(spec.metrics)
     for name in (key, f"{key}_vs_paper"):
@@ -95,7 +107,9 @@ def test_table_structure(full, key):
     assert len(body_rows(tex)) == len(spec.rows)
     our_rows = [r for r in spec.rows if not r.cited]
     assert len(body_rows((ws.tables_dir / f"{key}_vs_paper.tex").read_text())) == len(our_rows)
-    assert len(column_spec((ws.tables_dir / f"{key}_vs_paper.tex").read_text())) == 1 + 3 * len(spec.metrics)
+    # Values: Row, then ours / paper / Δ per metric. Effects: Row, reference row, then ours / paper per metric.
+    width = 1 + 3 * len(spec.metrics) if source == "disk" else 2 + 2 * len(spec.metrics)
+    assert len(column_spec((ws.tables_dir / f"{key}_vs_paper.tex").read_text())) == width
 
     md = (ws.tables_dir / f"{key}.md").read_text().splitlines()
     table_lines = [ln for ln in md if ln.startswith("|")]
@@ -222,8 +236,8 @@ def test_cited_rows_present_and_marked(full, key):
     assert [r["cited"] == "True" for r in csv_rows] == [r.cited for r in spec.rows]
 
 
-def test_vs_paper_differences(full):
-    ws, written = full
+def test_vs_paper_differences(full_disk):
+    ws, written = full_disk
     rows = read_csv(ws.tables_dir / "table4_vs_paper.csv")
     spec = REG.tables["table4"]
     assert len(rows) == len(spec.rows) * len(spec.metrics)
@@ -314,3 +328,41 @@ def test_from_mlflow_matches_file_loader(tmp_path, monkeypatch):
     assert (tmp_path / "results" / PROFILE / "tables" / "table2.csv").read_text() == files_csv
     frame = vs_paper_frame(build_table(REG.tables["table2"], ws.summary))
     assert not frame["diff"].isna().any()
+    effects = vs_paper_frame(build_table(REG.tables["table2"], ws.summary, effects=True))
+    assert not effects["ours_effect"].isna().any()
+
+
+def _md_cells(md: str) -> set[str]:
+    return {c.strip() for ln in md.splitlines() if ln.startswith("|") for c in ln.strip("|").split("|")}
+
+
+@pytest.mark.parametrize("key", ["table2", "table4", "table5"])
+def test_vs_paper_on_synthetic_data_compares_effects_not_values(full, full_disk, key):
+    """A synthetic profile's comparison shows effects against each row's reference row, never our values
+    against the paper's VSPW values; a profile on real data shows values and Δ = ours − paper."""
+    spec = REG.tables[key]
+    paper_values = {f"{v:.{0 if m == 'memory_mb' else 1}f}" for r in spec.rows if not r.cited
+                    for m, v in r.paper.items() if m in spec.metrics}
+    ws, written = full
+    md = (ws.tables_dir / f"{key}_vs_paper.md").read_text()
+    assert "ours − paper" not in md and "reference row" in md
+    assert not paper_values & _md_cells(md)  # no absolute paper number printed as a cell
+    rows = read_csv(ws.tables_dir / f"{key}_vs_paper.csv")
+    assert "diff" not in rows[0] and "paper" not in rows[0] and "ours" not in rows[0]
+    labels = {r.label: r for r in spec.rows}
+    for r in rows:
+        row, m = labels[r["label"]], r["metric"]
+        ref = labels[row.reference]
+        assert r["reference"] == ref.label
+        if m in ("fps", "memory_mb", "params_m"):  # relative change in percent, one measurement per run
+            ours = (written.bench[row.run][m] / written.bench[ref.run][m] - 1) * 100
+            paper = (row.paper[m] / ref.paper[m] - 1) * 100
+        else:
+            mean = lambda run: statistics.mean(written.eval[(run, s)][m] for s in (0, 1, 2))  # noqa: E731
+            ours, paper = mean(row.run) - mean(ref.run), row.paper[m] - ref.paper[m]
+        assert float(r["ours_effect"]) == pytest.approx(ours, abs=1e-9)
+        assert float(r["paper_effect"]) == pytest.approx(paper, abs=1e-9)
+    # The same results on a real-data profile: values beside the paper's, which the check above would catch.
+    ws_disk, _ = full_disk
+    md_disk = (ws_disk.tables_dir / f"{key}_vs_paper.md").read_text()
+    assert "ours − paper" in md_disk and paper_values & _md_cells(md_disk)

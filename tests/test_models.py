@@ -148,6 +148,56 @@ def test_parameter_counts_match_table5(backbone, paper_mrcfa, segformer):
     assert round(seg["inference"] / 1e6, 2) == segformer
 
 
+def test_depth_scaling_rule():
+    from mrcfa.config import MIT_DEPTHS, scaled_depths
+
+    # ceil(depth / 4), at least one block: B1 (2,2,2,2) -> 1 each; B2 (3,4,6,3) -> 1,1,2,1; B5 (3,6,40,3) -> 1,2,10,1.
+    assert scaled_depths(MIT_DEPTHS["b1"], 0.25, None) == (1, 1, 1, 1)
+    assert scaled_depths(MIT_DEPTHS["b2"], 0.25, None) == (1, 1, 2, 1)
+    assert scaled_depths(MIT_DEPTHS["b5"], 0.25, None) == (1, 2, 10, 1)
+    assert scaled_depths(MIT_DEPTHS["b5"], 0.5, None) == (2, 3, 20, 2)
+    assert scaled_depths(MIT_DEPTHS["b5"], 0.25, 3) == (1, 2, 3, 1)  # the cap still applies after the scale
+    assert scaled_depths(MIT_DEPTHS["b5"], None, None) == (3, 6, 40, 3)
+    with pytest.raises(ConfigError, match="model.depth_scale"):
+        build_section(ModelConfig, {"depth_scale": 0.0}, "model.")
+
+
+def _demo_params(run: str) -> int:
+    from mrcfa.config import load_registry
+
+    model = load_registry(Path(__file__).resolve().parents[1] / "experiments" / "registry.yaml").resolve("demo", run)
+    return count_parameters(build_model(model.model))["inference"]
+
+
+def test_demo_backbones_are_different_networks_in_the_papers_order():
+    for arch in ("segformer", "mrcfa"):
+        counts = [_demo_params(f"{arch}_{b}") for b in ("b0", "b1", "b2", "b5")]
+        assert counts == sorted(counts) and len(set(counts)) == 4, (arch, counts)
+
+
+def test_demo_b1_is_the_network_the_demo_results_were_made_with():
+    # Counted before depth scaling replaced `depth_cap: 1` (one block per stage): Tables 1-4 and `make table2`
+    # must keep reading the same networks.
+    assert _demo_params("mrcfa_b1") == 173_625
+    assert _demo_params("segformer_b1") == 134_077
+    assert _demo_params("mrcfa_b1_p100") == 173_625
+
+
+def test_params_cli_counts_a_run_at_its_profiles_scale():
+    root = Path(__file__).resolve().parents[1]
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mrcfa", "params", *args], cwd=root, capture_output=True,
+                              text=True)
+
+    got = json.loads(cli("--profile", "demo", "--run", "mrcfa_b5", "--json").stdout)
+    assert got["inference"] == _demo_params("mrcfa_b5") and got["total"] > got["inference"]
+    paper = json.loads(cli("--model", "mrcfa", "--backbone", "b5", "--json").stdout)
+    assert paper["inference"] > 100 * got["inference"]
+    bad = cli("--profile", "demo")
+    assert bad.returncode == 2 and "--run" in bad.stderr
+
+
 def test_sar_maa_parameters_follow_the_released_variants():
     def hpn(backbone: str) -> int:
         model = build_model(build_section(ModelConfig, {"backbone": backbone}, "m."))

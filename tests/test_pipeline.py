@@ -79,7 +79,11 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     tex = (tables / "table2.tex").read_text()
     assert tex.count(r"\toprule") == 1 and "tab:table2" in tex
     vs = list(csv.DictReader((tables / "table2_vs_paper.csv").open()))
-    assert any(r.get("paper") for r in vs)
+    assert any(r.get("paper_effect") for r in vs) and "diff" not in vs[0]  # synthetic data: effects only
+    claims = list(csv.DictReader((tables / "table2_claims.csv").open()))
+    assert [c["claim"] for c in claims] == ["t2_p50_costs_little_miou", "t2_p50_gains_fps", "t2_p50_saves_memory",
+                                            "t2_p10_loses_clearly"]
+    assert all(c["verdict"] in ("holds", "contradicted", "inconclusive") for c in claims)
 
     # A second run has nothing to do.
     again = snakemake(pipeline_dir, "table2", "--cores", "2", "--config", "profile=smoke")

@@ -3,6 +3,7 @@
 import os
 import sys
 
+from analysis.outputs import table_plot_files
 from mrcfa.config import load_registry
 
 REGISTRY = load_registry(config["registry"])
@@ -62,7 +63,13 @@ def table_inputs(table):
 
 def table_outputs(table):
     base = f"results/{PROFILE}/tables/{table}"
-    return [f"{base}.{ext}" for ext in ("tex", "md", "csv")] + [f"{base}_vs_paper.{ext}" for ext in ("md", "csv")]
+    return ([f"{base}.{ext}" for ext in ("tex", "md", "csv")] + [f"{base}_vs_paper.{ext}" for ext in ("tex", "md", "csv")]
+            + [f"{base}_claims.{ext}" for ext in ("md", "csv")])
+
+
+def table_plot_outputs(table):
+    """The plot a table target also builds (Tables 1-3)."""
+    return table_plot_files(f"results/{PROFILE}", table)
 
 
 def figure_outputs():

@@ -49,6 +49,7 @@ rule released_table:
         released_metrics(PROFILE),
     output:
         [f"results/{PROFILE}/released/table5{part}.{ext}" for part in ("", "_vs_paper") for ext in ("tex", "md", "csv")],
+        [f"results/{PROFILE}/released/table5_claims.{ext}" for ext in ("md", "csv")],
     message:
         released_note()
     log:

@@ -12,6 +12,10 @@ rule table:
         report(f"results/{{profile}}/tables/{{table}}_vs_paper.md", caption="../report/vs_paper.rst",
                category="Tables", labels={"table": "{table}", "file": "versus the paper"}),
         "results/{profile}/tables/{table}_vs_paper.csv",
+        "results/{profile}/tables/{table}_vs_paper.tex",
+        report(f"results/{{profile}}/tables/{{table}}_claims.md", caption="../report/claims.rst",
+               category="Claims", labels={"table": "{table}", "file": "claims"}),
+        "results/{profile}/tables/{table}_claims.csv",
     wildcard_constraints:
         table="table[1-6]",
     log:
@@ -19,6 +23,39 @@ rule table:
     threads: 1
     shell:
         "{ANALYSIS} tables --profile {wildcards.profile} --only {wildcards.table} > {log} 2>&1"
+
+
+rule table_plot:
+    """Table 1's and Table 3's trends and Table 2's accuracy / speed / memory trade-off, ours beside the paper's."""
+    input:
+        lambda wc: table_inputs(wc.table),
+    output:
+        report("results/{profile}/figures/{table}_{plot}.png", caption="../report/table_plot.rst", category="Figures",
+               labels={"table": "{table}", "file": "{plot}"}),
+        "results/{profile}/figures/{table}_{plot}.pdf",
+    wildcard_constraints:
+        table="table[1-3]",
+        plot="trend|tradeoff",
+    log:
+        "results/{profile}/logs/figures/{table}_{plot}.log",
+    threads: 1
+    shell:
+        "{ANALYSIS} plots --profile {wildcards.profile} --only {wildcards.table} --jobs 1 > {log} 2>&1"
+
+
+rule claims:
+    """Every claim of the registry decided on the profile's results: effect, 95 % interval, verdict."""
+    input:
+        REGISTRY.claims_inputs(PROFILE),
+    output:
+        report(f"results/{PROFILE}/claims.md", caption="../report/claims.rst", category="Claims",
+               labels={"table": "all", "file": "claims"}),
+        f"results/{PROFILE}/claims.csv",
+    log:
+        f"results/{PROFILE}/logs/claims.log",
+    threads: 1
+    shell:
+        "{ANALYSIS} claims --profile {PROFILE} > {log} 2>&1"
 
 
 rule figure3:
@@ -34,8 +71,9 @@ rule figure3:
 
 rule report:
     input:
-        [table_outputs(t) for t in TABLES],
+        [table_outputs(t) + table_plot_outputs(t) for t in TABLES],
         figure_outputs(),
+        f"results/{PROFILE}/claims.csv",
     output:
         html=f"results/{PROFILE}/report.html",
         md=f"results/{PROFILE}/report.md",

@@ -1,0 +1,199 @@
+"""The paper's claims (experiments/registry.yaml, `claims`) decided on one profile's results.
+
+Each claim's effect (rows − than, or rows / than − 1 in percent) is estimated over seeds with a 95 % interval:
+
+* paired by seed when the two sides share seeds: the effect per shared seed, then a t-interval with n − 1
+  degrees of freedom on those n per-seed effects (mean ± t_{0.975, n-1} · sd / √n);
+* Welch's t-interval (difference of means, Welch–Satterthwaite degrees of freedom) when they share none;
+* benchmark metrics (FPS, memory, parameters) are one measurement per run, not per seed: the effect is that
+  single measurement's, with no interval, so such a claim is `inconclusive` by construction.
+
+Verdict: `holds` when the interval lies entirely on the claimed side of the claim's bound (usually 0),
+`contradicted` when it lies entirely on the other side, `inconclusive` when it contains the bound or there is
+no interval (fewer than two seeds, missing runs, single measurements).
+
+Outputs: results/<profile>/claims.{csv,md} (every claim) and tables/tableN_claims.{csv,md} (one table's).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from analysis.metrics import metric
+from analysis.stats import Interval, paired_interval, welch_interval
+from analysis.workspace import Workspace
+from mrcfa import atomic
+from mrcfa.claims import ClaimSpec, Side
+
+CLAIMS_COLUMNS = ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "verdict"]
+VERDICTS = ("holds", "contradicted", "inconclusive")
+
+METHOD_NOTE = (
+    "Effect = rows − than (relative changes in %), our mean over seeds with a 95 % interval: paired by seed "
+    "(t-interval with n − 1 degrees of freedom on the per-seed effects) when the rows share seeds, Welch's "
+    "t-interval when they share none. Benchmarks (FPS, memory) are one measurement per run: no interval. "
+    "holds: the interval lies on the claimed side of the bound; contradicted: on the other side; "
+    "inconclusive: it contains the bound, or there is no interval (fewer than 2 seeds)."
+)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    spec: ClaimSpec
+    interval: Interval
+    seeds: str  # the seeds the effect is computed on, e.g. "0 1 2"; "bench" for a single measurement
+    verdict: str
+    note: str  # what is missing, or why there is no interval
+
+    @property
+    def metric_label(self) -> str:
+        return f"{self.spec.metric} (% change)" if self.spec.change == "relative" else self.spec.metric
+
+
+def decide(spec: ClaimSpec, iv: Interval) -> str:
+    if not iv.has_interval:
+        return "inconclusive"
+    above, below = iv.low > spec.bound, iv.high < spec.bound
+    if spec.op == ">":
+        return "holds" if above else "contradicted" if below else "inconclusive"
+    return "holds" if below else "contradicted" if above else "inconclusive"
+
+
+def _per_seed(values: pd.DataFrame, run: str, m: str) -> dict[int, float]:
+    v = values[(values["run"] == run) & (values["metric"] == m) & values["seed"].notna()]
+    return {int(s): float(x) for s, x in zip(v["seed"], v["value"])}
+
+
+def _bench(values: pd.DataFrame, run: str, m: str) -> float | None:
+    v = values[(values["run"] == run) & (values["metric"] == m)]
+    return float(v["value"].iloc[0]) if len(v) else None
+
+
+def _side_per_seed(values: pd.DataFrame, side: Side, m: str) -> dict[int, float]:
+    """Seed -> the side's value (the average of its rows), on the seeds every row of the side has."""
+    per_row = [_per_seed(values, r, m) for r in side.runs]
+    seeds = set.intersection(*(set(p) for p in per_row)) if per_row else set()
+    return {s: sum(p[s] for p in per_row) / len(per_row) for s in sorted(seeds)}
+
+
+def _missing(values: pd.DataFrame, spec: ClaimSpec, expected: tuple[int, ...]) -> list[str]:
+    out = []
+    bench = metric(spec.metric).source == "bench"
+    for run in spec.runs:
+        if bench:
+            if _bench(values, run, spec.metric) is None:
+                out.append(f"{run} (bench)")
+            continue
+        have = _per_seed(values, run, spec.metric)
+        lacking = [s for s in expected if s not in have]
+        if not have:
+            out.append(f"{run} (not run yet)")
+        elif lacking:
+            out.append(f"{run} (seed {', '.join(map(str, lacking))})")
+    return out
+
+
+def evaluate_claim(spec: ClaimSpec, values: pd.DataFrame, expected_seeds: tuple[int, ...]) -> ClaimResult:
+    missing = _missing(values, spec, expected_seeds)
+    notes = [f"missing: {'; '.join(missing)}"] if missing else []
+    none = Interval(math.nan, math.nan, math.nan, 0, math.nan, "none")
+    if metric(spec.metric).source == "bench":
+        a = [_bench(values, r, spec.metric) for r in spec.rows.runs]
+        b = [_bench(values, r, spec.metric) for r in spec.than.runs]
+        iv, seeds = none, "bench"
+        if None not in a and None not in b:
+            est = spec.effect_of(sum(a) / len(a), sum(b) / len(b))  # type: ignore[arg-type]
+            iv = Interval(est, math.nan, math.nan, 1, math.nan, "single measurement")
+            notes.append("one benchmark measurement per run: no interval")
+        return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes))
+
+    a, b = _side_per_seed(values, spec.rows, spec.metric), _side_per_seed(values, spec.than, spec.metric)
+    common = sorted(set(a) & set(b))
+    if common:
+        iv = paired_interval([spec.effect_of(a[s], b[s]) for s in common])
+        seeds = " ".join(map(str, common))
+        if iv.n < 2:
+            notes.append("one seed: no interval")
+    elif a and b and spec.change == "difference":
+        iv = welch_interval(list(a.values()), list(b.values()))
+        seeds = f"{' '.join(map(str, a))} vs {' '.join(map(str, b))}"
+        notes.append("no shared seeds: Welch")
+        if not iv.has_interval:
+            notes.append("fewer than 2 seeds on a side: no interval")
+    else:
+        iv, seeds = none, ""
+        if a and b:
+            notes.append("no shared seeds: a relative change needs paired seeds")
+    return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes))
+
+
+def evaluate_claims(ws: Workspace, tables: list[str] | None = None) -> list[ClaimResult]:
+    specs = [c for c in ws.registry.claims.values() if tables is None or c.table in tables]
+    return [evaluate_claim(c, ws.results.values, ws.profile.seeds) for c in specs]
+
+
+def _num(v: float) -> float | None:
+    return None if v is None or math.isnan(v) else v
+
+
+def claims_frame(results: list[ClaimResult]) -> pd.DataFrame:
+    """claims.csv: one row per claim, numbers unrounded, absent values empty."""
+    recs = [{
+        "claim": r.spec.id, "table": r.spec.table, "metric": r.metric_label, "paper_effect": r.spec.paper_effect,
+        "effect": _num(r.interval.estimate), "ci_low": _num(r.interval.low), "ci_high": _num(r.interval.high),
+        "seeds": r.seeds, "verdict": r.verdict,
+    } for r in results]
+    return pd.DataFrame.from_records(recs, columns=CLAIMS_COLUMNS)
+
+
+def _fmt(v: float, unit: str = "") -> str:
+    if v is None or math.isnan(v):
+        return "--"
+    text = f"{v:+.1f}" if abs(v) >= 0.05 or v == 0 else f"{v:+.2g}"
+    return text + unit
+
+
+def claim_rows(results: list[ClaimResult]) -> tuple[list[str], list[list[str]]]:
+    """Display rows (plain text) shared by the Markdown, HTML and LaTeX renderings."""
+    header = ["claim", "says", "metric", "expect", "paper", "ours", "95 % CI", "seeds", "verdict", "note"]
+    rows = []
+    for r in results:
+        u = r.spec.unit
+        ci = (f"[{_fmt(r.interval.low, u)}, {_fmt(r.interval.high, u)}]" if r.interval.has_interval else "--")
+        rows.append([r.spec.id, r.spec.says, r.metric_label, r.spec.expect + u, _fmt(r.spec.paper_effect, u),
+                     _fmt(r.interval.estimate, u), ci, r.seeds or "--", r.verdict, r.note])
+    return header, rows
+
+
+def verdict_counts(results: list[ClaimResult]) -> str:
+    counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
+    return ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def markdown_claims(results: list[ClaimResult], profile: str, title: str = "The paper's claims") -> str:
+    header, rows = claim_rows(results)
+    esc = [[c.replace("|", r"\|") for c in row] for row in rows]
+    body = tabulate(esc, headers=header, tablefmt="github", disable_numparse=True) if rows else "(no claims)"
+    head = f"**{title}** on profile `{profile}`: {verdict_counts(results)}."
+    return "\n".join([head, "", body, "", METHOD_NOTE]) + "\n"
+
+
+def write_claims(results: list[ClaimResult], out_base: Path, profile: str, title: str) -> list[Path]:
+    """out_base without suffix: writes out_base.csv and out_base.md, atomically."""
+    return [atomic.write_text(out_base.with_suffix(".csv"), claims_frame(results).to_csv(index=False)),
+            atomic.write_text(out_base.with_suffix(".md"), markdown_claims(results, profile, title))]
+
+
+def build_claims(ws: Workspace) -> list[Path]:
+    """results/<profile>/claims.{csv,md}: every claim of the registry."""
+    return write_claims(evaluate_claims(ws), ws.out_dir / "claims", ws.profile.name, "The paper's claims")
+
+
+def build_table_claims(ws: Workspace, table: str) -> list[Path]:
+    results = evaluate_claims(ws, [table])
+    return write_claims(results, ws.tables_dir / f"{table}_claims", ws.profile.name, f"Claims of {table}")

@@ -1,0 +1,77 @@
+"""The figures the README quotes, read back from a results folder: each table's metrics as mean ± std over seeds
+in row order, and where and how they were made (benchmark device and threads, training time, this machine).
+
+    python -m analysis summary --profile demo --only table2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+
+from analysis.metrics import format_number, metric
+from analysis.table_model import build_table
+from analysis.workspace import Workspace
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _values(table, m: str) -> str:
+    shown = []
+    for r in table.rows:
+        if r.cited:
+            continue
+        s = r.ours.get(m)
+        text = "--" if s is None else format_number(m, s.mean)
+        if s is not None and s.has_std:
+            text += f" ± {format_number(m, s.std, len(format_number(m, s.mean).partition('.')[2]))}"
+        shown.append(text)
+    return ", ".join(shown)
+
+
+def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
+    devices, threads, seconds = set(), set(), []
+    for run in runs:
+        bench = _json(ws.run_dir(run) / "bench.json")
+        if "device" in bench:
+            devices.add(str(bench["device"]))
+        if "threads" in bench:
+            threads.add(str(bench["threads"]))
+        for train in sorted(ws.run_dir(run).glob("seed*/train.json")):
+            if (sec := _json(train).get("seconds")) is not None:
+                seconds.append(float(sec))
+    out = []
+    if devices or threads:
+        out.append(f"benchmarks: device {', '.join(sorted(devices)) or '?'}, "
+                   f"{', '.join(sorted(threads)) or '?'} thread(s)")
+    if seconds:
+        threads = ws.profile.resources.get("train", {}).get("threads", "?")
+        out.append(f"training: {len(seconds)} job(s), {sum(seconds) / 60:.1f} min in all, median "
+                   f"{statistics.median(seconds) / 60:.1f} min per job, {threads} thread(s) each (profile)")
+    cpus = os.cpu_count() or 0
+    out.append(f"this machine: {platform.platform()}, {platform.processor() or platform.machine()}, {cpus} CPU(s); "
+               f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    return out
+
+
+def summary_text(ws: Workspace, tables: list[str]) -> str:
+    lines = []
+    seeds = ", ".join(map(str, ws.profile.seeds))
+    for key in tables:
+        table = build_table(ws.registry.tables[key], ws.summary)
+        labels = ", ".join(r.label for r in table.rows if not r.cited)
+        lines.append(f"{key} on profile {ws.profile.name} (seeds {seeds}), rows {labels}:")
+        for m in table.metrics:
+            what = "mean ± std over seeds" if metric(m).source == "eval" else "one benchmark per run"
+            lines.append(f"  {metric(m).text} ({what}): {_values(table, m)}")
+        lines += [f"  {line}" for line in machine_lines(ws, ws.registry.tables[key].runs)]
+    return "\n".join(lines)

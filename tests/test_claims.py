@@ -1,0 +1,410 @@
+"""The paper's claims: parsed and validated from the registry, decided with intervals on hand-built results.
+
+Every expected number below is worked out by hand in the test (mean, sample sd, t quantile written out), never
+copied from a run of the code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from analysis.claims import CLAIMS_COLUMNS, build_claims, evaluate_claims
+from analysis.cli import main
+from analysis.registry import load_registry as load_analysis_registry
+from analysis.stats import betainc, normal_quantile, paired_interval, t_cdf, t_quantile, welch_interval
+from analysis.synthetic import write_profile
+from analysis.workspace import open_workspace
+from mrcfa.config import ConfigError
+from mrcfa.config import load_registry as load_config_registry
+
+REPO = Path(__file__).resolve().parents[1]
+PROFILE = "cx"
+
+# Student t quantiles t_{0.975, df} from a printed table (e.g. any statistics textbook's appendix).
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 10: 2.228, 20: 2.086, 30: 2.042, 60: 2.000, 120: 1.980}
+
+REGISTRY = """
+runs:
+  base: {model: {arch: segformer}}
+  good: {model: {arch: mrcfa}}
+  bad: {model: {arch: mrcfa, keep_ratio: 0.1}}
+  noisy: {model: {arch: mrcfa, keep_ratio: 0.3}}
+  absent: {model: {arch: mrcfa, keep_ratio: 0.7}}
+tables:
+  tablex:
+    title: A hand-made table.
+    cells: [Name]
+    metrics: [mIoU, mVC8, fps, memory_mb]
+    reference: Base
+    rows:
+      - {label: Base, run: base, cells: {Name: base}, paper: {mIoU: 30.0, mVC8: 80.0, fps: 40.0, memory_mb: 1000}}
+      - {label: Good, run: good, cells: {Name: good}, paper: {mIoU: 32.5, mVC8: 82.0, fps: 50.0, memory_mb: 850}}
+      - {label: Bad, run: bad, cells: {Name: bad}, paper: {mIoU: 28.0, mVC8: 79.0, fps: 60.0, memory_mb: 800}}
+      - {label: Noisy, run: noisy, cells: {Name: noisy}, paper: {mIoU: 30.5, mVC8: 80.0, fps: 45.0, memory_mb: 950}}
+      - {label: Absent, run: absent, cells: {Name: absent}, paper: {mIoU: 31.0, mVC8: 81.0, fps: 44.0, memory_mb: 990}}
+      - {label: Cited, cited: true, cells: {Name: cited}, paper: {mIoU: 99.0}}
+claims:
+  win: {table: tablex, says: Good beats Base, metric: mIoU, rows: [Good], than: [Base], expect: "> 0"}
+  loss: {table: tablex, says: Bad beats Base, metric: mIoU, rows: [Bad], than: [Base], expect: "> 0"}
+  overlap: {table: tablex, says: Noisy beats Base, metric: mIoU, rows: [Noisy], than: [Base], expect: "> 0"}
+  little: {table: tablex, says: Noisy costs little, metric: mIoU, rows: [Noisy], than: [Base], expect: "> -1.0"}
+  group: {table: tablex, says: Good beats Bad and Noisy, metric: mVC8, rows: [Good], than: [Bad, Noisy], expect: "> 0"}
+  relative: {table: tablex, says: Good raises mIoU by a share, metric: mIoU, change: relative, rows: [Good],
+             than: [Base], expect: "> 0"}
+  fps: {table: tablex, says: Good is faster, metric: fps, change: relative, rows: [Good], than: [Base], expect: "> 0"}
+  memory: {table: tablex, says: Good is lighter, metric: memory_mb, change: relative, rows: [Good], than: [Base],
+           expect: "< 0"}
+  missing: {table: tablex, says: Absent beats Base, metric: mIoU, rows: [Absent], than: [Base], expect: "> 0"}
+"""
+
+# mIoU and mVC8 per (run, seed), chosen so the hand arithmetic is short.
+MIOU = {
+    "base": [35.0, 35.5, 36.5],
+    "good": [40.0, 41.0, 42.0],  # good - base = 5.0, 5.5, 5.5
+    "bad": [30.0, 30.5, 31.0],  # bad - base = -5.0, -5.0, -5.5
+    "noisy": [36.0, 34.0, 38.5],  # noisy - base = 1.0, -1.5, 2.0
+}
+MVC8 = {"base": [80.0, 80.0, 80.0], "good": [84.0, 85.0, 86.0], "bad": [80.0, 81.0, 82.0], "noisy": [82.0, 81.0, 80.0]}
+BENCH = {"base": (40.0, 1000.0), "good": (50.0, 900.0), "bad": (55.0, 800.0), "noisy": (45.0, 950.0)}
+
+
+def write_run(root: Path, run: str, seeds, miou, mvc8, bench=None) -> None:
+    for seed, m, v in zip(seeds, miou, mvc8):
+        d = root / "results" / PROFILE / "runs" / run / f"seed{seed}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "metrics.json").write_text(json.dumps({"run": run, "seed": seed, "mIoU": m, "mVC8": v}))
+    if bench is not None:
+        d = root / "results" / PROFILE / "runs" / run
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "bench.json").write_text(json.dumps({"fps_cached": bench[0], "memory_mb": bench[1],
+                                                  "params_inference": 1e6}))
+
+
+def tree(root: Path, seeds=(0, 1, 2), profile_seeds=None, runs=("base", "good", "bad", "noisy")):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "registry.yaml").write_text(REGISTRY)
+    for run in runs:
+        n = len(seeds)
+        write_run(root, run, seeds, MIOU[run][:n], MVC8[run][:n], BENCH[run])
+    write_profile(root / "profiles", PROFILE, tuple(profile_seeds or seeds), root / "data")
+    return open_workspace(PROFILE, root / "results", root / "registry.yaml", root / "profiles")
+
+
+def by_id(ws) -> dict:
+    return {r.spec.id: r for r in evaluate_claims(ws)}
+
+
+def sample_sd(xs):
+    m = sum(xs) / len(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+# --- the t quantile -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("df,t", sorted(T975.items()))
+def test_t_quantile_matches_printed_table(df, t):
+    assert t_quantile(0.975, df) == pytest.approx(t, abs=6e-4)
+
+
+def test_t_quantile_properties():
+    assert t_quantile(0.975, 1) == pytest.approx(12.7062047, abs=1e-6)  # tan(pi * 0.475), the Cauchy quantile
+    assert t_quantile(0.975, 1) == pytest.approx(math.tan(math.pi * 0.475), rel=1e-9)
+    assert t_quantile(0.975, 2) == pytest.approx(4.30265273, abs=1e-7)  # sqrt(2) * a / sqrt(1 - a^2), a = 0.95
+    a = 0.95
+    assert t_quantile(0.975, 2) == pytest.approx(math.sqrt(2) * a / math.sqrt(1 - a * a), rel=1e-9)
+    assert t_quantile(0.025, 5) == pytest.approx(-t_quantile(0.975, 5), rel=1e-12)
+    assert normal_quantile(0.975) == pytest.approx(1.959964, abs=1e-6)
+    assert t_quantile(0.975, 1e7) == pytest.approx(1.959964, abs=1e-5)
+    assert t_quantile(0.975, math.inf) == pytest.approx(1.959964, abs=1e-6)
+    qs = [t_quantile(0.975, df) for df in (1, 1.5, 2, 3, 7, 30, 200)]
+    assert qs == sorted(qs, reverse=True)  # falls towards the normal's as df grows
+    for df in (1, 2.5, 9, 40):
+        assert t_cdf(t_quantile(0.9, df), df) == pytest.approx(0.9, abs=1e-10)
+    assert betainc(2, 3, 0.4) == pytest.approx(0.5248, abs=1e-12)  # I_0.4(2,3) = 1 - (1-x)^4 - 4x(1-x)^3
+    with pytest.raises(ValueError):
+        t_quantile(1.0, 3)
+
+
+def test_t_quantile_against_scipy_where_installed():
+    st = pytest.importorskip("scipy.stats")
+    for df in (1, 1.47, 2, 3.3, 4, 9, 29, 31, 100, 5000):
+        for p in (0.6, 0.9, 0.975, 0.995):
+            assert t_quantile(p, df) == pytest.approx(float(st.t.ppf(p, df)), rel=1e-8)
+
+
+def test_interval_functions_by_hand():
+    iv = paired_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, se 1/sqrt(3)
+    half = 4.302653 * 1.0 / math.sqrt(3)
+    assert (iv.estimate, iv.n, iv.df, iv.method) == (2.0, 3, 2, "paired t")
+    assert iv.low == pytest.approx(2 - half, abs=1e-5) and iv.high == pytest.approx(2 + half, abs=1e-5)
+    one = paired_interval([4.0])
+    assert one.estimate == 4.0 and not one.has_interval
+    # Welch, equal n = 3 and equal variances 4: se^2 = 4/3 + 4/3, df = (8/3)^2 / (2 * (4/3)^2 / 2) = 4.
+    w = welch_interval([10.0, 12.0, 14.0], [4.0, 6.0, 8.0])
+    half = 2.776445 * math.sqrt(8 / 3)
+    assert w.df == pytest.approx(4.0) and w.estimate == pytest.approx(6.0)
+    assert w.low == pytest.approx(6 - half, abs=1e-5) and w.high == pytest.approx(6 + half, abs=1e-5)
+
+
+# --- claims decided on hand-built results ---------------------------------------------------------
+
+
+def test_clear_win_holds(tmp_path):
+    r = by_id(tree(tmp_path))["win"]
+    diffs = [40.0 - 35.0, 41.0 - 35.5, 42.0 - 36.5]  # 5.0, 5.5, 5.5
+    mean = (5.0 + 5.5 + 5.5) / 3
+    sd = math.sqrt(((5.0 - mean) ** 2 + 2 * (5.5 - mean) ** 2) / 2)
+    half = 4.302653 * sd / math.sqrt(3)
+    assert r.interval.estimate == pytest.approx(mean) and sd == pytest.approx(sample_sd(diffs))
+    assert r.interval.low == pytest.approx(mean - half, abs=1e-5)
+    assert r.interval.high == pytest.approx(mean + half, abs=1e-5)
+    assert r.interval.low > 0 and r.verdict == "holds"
+    assert r.seeds == "0 1 2" and r.note == ""
+    assert r.spec.paper_effect == pytest.approx(32.5 - 30.0)
+
+
+def test_clear_loss_is_contradicted(tmp_path):
+    r = by_id(tree(tmp_path))["loss"]
+    mean = (-5.0 - 5.0 - 5.5) / 3
+    sd = math.sqrt((2 * (-5.0 - mean) ** 2 + (-5.5 - mean) ** 2) / 2)
+    half = 4.302653 * sd / math.sqrt(3)
+    assert r.interval.estimate == pytest.approx(mean)
+    assert (r.interval.low, r.interval.high) == (pytest.approx(mean - half, abs=1e-5),
+                                                 pytest.approx(mean + half, abs=1e-5))
+    assert r.interval.high < 0 and r.verdict == "contradicted"
+
+
+def test_overlapping_seeds_are_inconclusive(tmp_path):
+    ws = tree(tmp_path)
+    r = by_id(ws)["overlap"]
+    mean = (1.0 - 1.5 + 2.0) / 3  # 0.5
+    sd = math.sqrt(((1.0 - mean) ** 2 + (-1.5 - mean) ** 2 + (2.0 - mean) ** 2) / 2)
+    half = 4.302653 * sd / math.sqrt(3)
+    assert r.interval.estimate == pytest.approx(0.5)
+    assert r.interval.low == pytest.approx(0.5 - half, abs=1e-5) and r.interval.high == pytest.approx(0.5 + half,
+                                                                                                        abs=1e-5)
+    assert r.interval.low < 0 < r.interval.high and r.verdict == "inconclusive"
+    # The same effect against a tolerance: "costs little" holds only if the whole interval is above -1.0.
+    little = by_id(ws)["little"]
+    assert little.interval.estimate == pytest.approx(0.5)
+    assert little.verdict == ("holds" if 0.5 - half > -1.0 else "inconclusive") == "inconclusive"
+
+
+def test_tolerance_claim_holds_and_is_contradicted(tmp_path):
+    # Noisy 0.2, 0.3, 0.4 above Base: mean 0.3, sd 0.1, half = 4.302653 * 0.1 / sqrt(3) = 0.248 > -1 side.
+    (tmp_path / "registry.yaml").write_text(REGISTRY)
+    write_run(tmp_path, "base", (0, 1, 2), [35.0, 35.0, 35.0], [80.0] * 3)
+    write_run(tmp_path, "noisy", (0, 1, 2), [35.2, 35.3, 35.4], [80.0] * 3)
+    write_profile(tmp_path / "profiles", PROFILE, (0, 1, 2), tmp_path / "data")
+    ws = open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles")
+    little = by_id(ws)["little"]
+    assert little.interval.low == pytest.approx(0.3 - 4.302653 * 0.1 / math.sqrt(3), abs=1e-5)
+    assert little.verdict == "holds"
+    # A drop of 3 points: the whole interval lies below -1.0, so "costs little" is contradicted.
+    write_run(tmp_path, "noisy", (0, 1, 2), [32.0, 31.9, 32.1], [80.0] * 3)
+    ws = open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles")
+    little = by_id(ws)["little"]
+    assert little.interval.estimate == pytest.approx(-3.0)
+    assert little.interval.high == pytest.approx(-3.0 + 4.302653 * 0.1 / math.sqrt(3), abs=1e-5)
+    assert little.verdict == "contradicted"
+
+
+def test_one_seed_gives_no_interval(tmp_path):
+    r = by_id(tree(tmp_path, seeds=(0,)))["win"]
+    assert r.interval.estimate == pytest.approx(40.0 - 35.0)
+    assert math.isnan(r.interval.low) and math.isnan(r.interval.high)
+    assert r.verdict == "inconclusive" and "one seed" in r.note and r.seeds == "0"
+
+
+def test_group_side_is_averaged_seed_by_seed(tmp_path):
+    r = by_id(tree(tmp_path))["group"]
+    # Per seed: Good - (Bad + Noisy) / 2 on mVC8.
+    diffs = [84.0 - (80.0 + 82.0) / 2, 85.0 - (81.0 + 81.0) / 2, 86.0 - (82.0 + 80.0) / 2]  # 3, 4, 5
+    assert diffs == [3.0, 4.0, 5.0]
+    half = 4.302653 * 1.0 / math.sqrt(3)
+    assert r.interval.estimate == pytest.approx(4.0)
+    assert r.interval.low == pytest.approx(4.0 - half, abs=1e-5) and r.verdict == "holds"
+    assert r.spec.paper_effect == pytest.approx(82.0 - (79.0 + 80.0) / 2)
+
+
+def test_relative_claim_on_seeds(tmp_path):
+    r = by_id(tree(tmp_path))["relative"]
+    pct = [(40.0 / 35.0 - 1) * 100, (41.0 / 35.5 - 1) * 100, (42.0 / 36.5 - 1) * 100]
+    mean = sum(pct) / 3
+    half = 4.302653 * sample_sd(pct) / math.sqrt(3)
+    assert r.interval.estimate == pytest.approx(mean)
+    assert r.interval.low == pytest.approx(mean - half, abs=1e-4) and r.verdict == "holds"
+    assert r.metric_label == "mIoU (% change)"
+    assert r.spec.paper_effect == pytest.approx((32.5 / 30.0 - 1) * 100)
+
+
+def test_ratio_claims_from_benchmarks_are_single_measurements(tmp_path):
+    res = by_id(tree(tmp_path))
+    fps, mem = res["fps"], res["memory"]
+    assert fps.interval.estimate == pytest.approx((50.0 / 40.0 - 1) * 100)  # +25 %
+    assert mem.interval.estimate == pytest.approx((900.0 / 1000.0 - 1) * 100)  # -10 %
+    for r in (fps, mem):
+        assert not r.interval.has_interval and r.seeds == "bench" and r.verdict == "inconclusive"
+        assert "one benchmark measurement" in r.note
+    assert fps.spec.paper_effect == pytest.approx((50.0 / 40.0 - 1) * 100)
+    assert mem.spec.paper_effect == pytest.approx((850.0 / 1000.0 - 1) * 100)
+    assert fps.metric_label == "fps (% change)"
+
+
+def test_missing_rows_are_named(tmp_path):
+    res = by_id(tree(tmp_path))
+    r = res["missing"]
+    assert r.verdict == "inconclusive" and math.isnan(r.interval.estimate)
+    assert "absent (not run yet)" in r.note
+    # A missing seed is named too; the effect uses the seeds both rows have.
+    ws = tree(tmp_path / "b", seeds=(0, 1), profile_seeds=(0, 1, 2))
+    win = by_id(ws)["win"]
+    assert "good (seed 2)" in win.note and "base (seed 2)" in win.note
+    assert win.seeds == "0 1" and win.interval.estimate == pytest.approx((5.0 + 5.5) / 2)
+    half = 12.706205 * sample_sd([5.0, 5.5]) / math.sqrt(2)
+    assert win.interval.low == pytest.approx(5.25 - half, abs=1e-4)
+
+
+def test_no_shared_seeds_uses_welch(tmp_path):
+    (tmp_path / "registry.yaml").write_text(REGISTRY)
+    write_run(tmp_path, "good", (0, 1, 2), [10.0, 12.0, 14.0], [80.0] * 3)
+    write_run(tmp_path, "base", (3, 4, 5), [4.0, 6.0, 8.0], [80.0] * 3)
+    write_profile(tmp_path / "profiles", PROFILE, (0, 1, 2, 3, 4, 5), tmp_path / "data")
+    ws = open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles")
+    r = by_id(ws)["win"]
+    half = 2.776445 * math.sqrt(4 / 3 + 4 / 3)  # df = 4 (see test_interval_functions_by_hand)
+    assert r.interval.method == "Welch t" and r.interval.estimate == pytest.approx(6.0)
+    assert r.interval.low == pytest.approx(6.0 - half, abs=1e-5) and r.verdict == "holds"
+    assert r.seeds == "0 1 2 vs 3 4 5"
+
+
+def test_claims_csv_and_md_written_atomically_with_exact_columns(tmp_path):
+    ws = tree(tmp_path)
+    paths = build_claims(ws)
+    assert sorted(p.name for p in paths) == ["claims.csv", "claims.md"]
+    assert not list(ws.out_dir.glob(".claims*"))  # no temporary file left behind
+    text = (ws.out_dir / "claims.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert text.splitlines()[0] == ",".join(CLAIMS_COLUMNS)
+    assert CLAIMS_COLUMNS == ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds",
+                              "verdict"]
+    got = {r["claim"]: r for r in rows}
+    assert list(got) == ["win", "loss", "overlap", "little", "group", "relative", "fps", "memory", "missing"]
+    assert got["win"]["verdict"] == "holds" and got["loss"]["verdict"] == "contradicted"
+    assert float(got["win"]["effect"]) == pytest.approx(16 / 3)
+    assert got["fps"]["ci_low"] == "" and got["missing"]["effect"] == ""
+    md = (ws.out_dir / "claims.md").read_text()
+    assert "absent (not run yet)" in md and "paired by seed" in md and "Welch" in md
+    # Holds: win, group, relative; contradicted: loss; the rest have intervals over 0 or none.
+    assert "3 holds, 1 contradicted, 5 inconclusive" in md
+
+
+def test_cli_claims_writes_and_prints(tmp_path, capsys):
+    tree(tmp_path)
+    args = ["claims", "--profile", PROFILE, "--results", str(tmp_path / "results"),
+            "--registry", str(tmp_path / "registry.yaml"), "--profiles-dir", str(tmp_path / "profiles")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "| win " in out and "holds" in out and (tmp_path / "results" / PROFILE / "claims.csv").is_file()
+    (tmp_path / "results" / PROFILE / "claims.csv").unlink()
+    assert main(args + ["--only", "tablex"]) == 0
+    assert "Claims of tablex" in capsys.readouterr().out
+    assert not (tmp_path / "results" / PROFILE / "claims.csv").exists()  # --only prints, writes nothing
+    assert main(args + ["--strict"]) == 3  # the claim on `absent` lacks its run
+
+
+def test_table_outputs_carry_their_claims(tmp_path):
+    ws = tree(tmp_path)
+    from analysis.tables import build_tables
+
+    build_tables(ws)
+    rows = list(csv.DictReader((ws.tables_dir / "tablex_claims.csv").open()))
+    assert [r["claim"] for r in rows][:2] == ["win", "loss"]
+    vs_md = (ws.tables_dir / "tablex_vs_paper.md").read_text()
+    vs_tex = (ws.tables_dir / "tablex_vs_paper.tex").read_text()
+    assert "Claims of tablex" in vs_md and "absent (not run yet)" in vs_md
+    assert r"\texttt{win}" in vs_tex and r"\textbf{holds}" in vs_tex
+
+
+# --- the real registry's claims -----------------------------------------------------------------
+
+
+def test_registry_claims_and_paper_effects():
+    reg = load_analysis_registry(REPO / "experiments" / "registry.yaml")
+    c = reg.claims
+    for table in ("table1", "table2", "table3", "table4", "table5", "table6"):
+        assert reg.claims_of(table), table
+    assert c["t2_p50_costs_little_miou"].paper_effect == pytest.approx(38.9 - 39.4)  # -0.5
+    assert c["t2_p50_gains_fps"].paper_effect == pytest.approx((40.1 / 32.9 - 1) * 100)  # +21.9 %
+    assert c["t2_p50_saves_memory"].paper_effect == pytest.approx((903 / 1068 - 1) * 100)  # -15.4 %
+    assert c["t2_p10_loses_clearly"].paper_effect == pytest.approx(35.9 - 38.9)  # -3.0
+    assert c["t1_three_refs_beat_one"].paper_effect == pytest.approx(38.9 - (38.0 + 38.1 + 38.2 + 37.4) / 4)
+    assert c["t3_l3_beats_l1"].paper_effect == pytest.approx(38.9 - 37.5)
+    assert c["t6_b1_miou"].paper_effect == pytest.approx(75.1 - 74.1)
+    assert {k for k in c if k.startswith("t5_")} == {f"t5_b{b}_{m}" for b in (0, 1, 2, 5) for m in ("miou", "mvc8")}
+    # The paper's own numbers satisfy every claim it makes.
+    for spec in c.values():
+        assert (spec.paper_effect > spec.bound) if spec.op == ">" else (spec.paper_effect < spec.bound), spec.id
+    # Both readers of the registry see the same claims.
+    assert load_config_registry(REPO / "experiments" / "registry.yaml").claims == c
+
+
+BAD_CLAIMS = [
+    ({"table": "table9"}, "claims.c.table: unknown table 'table9'"),
+    ({"rows": ["p=55%"]}, "claims.c.rows[0]: unknown row 'p=55%' in table2"),
+    ({"than": ["p=100%", "nope"]}, "claims.c.than[1]: unknown row 'nope' in table2"),
+    ({"metric": "WIoU"}, "claims.c.metric: 'WIoU' is not a metric of table2"),
+    ({"metric": "mIoUx"}, "claims.c.metric: 'mIoUx' is not a metric of table2"),
+    ({"expect": "bigger"}, "claims.c.expect: expected '> B' or '< B'"),
+    ({"change": "ratio"}, "claims.c.change: must be one of difference, relative"),
+    ({"colour": "red"}, "claims.c.colour: unknown field"),
+    ({"than": ["p=50%"]}, "claims.c.than: a row cannot be on both sides"),
+]
+
+
+@pytest.mark.parametrize("change,message", BAD_CLAIMS)
+def test_bad_claims_are_one_line_errors_naming_the_field(tmp_path, change, message):
+    claim = {"table": "table2", "metric": "mIoU", "rows": ["p=50%"], "than": ["p=100%"], "expect": "> 0", **change}
+    text = (REPO / "experiments" / "registry.yaml").read_text().split("\nclaims:")[0]
+    (tmp_path / "registry.yaml").write_text(text + "\nclaims:\n  c: " + json.dumps(claim) + "\n")
+    with pytest.raises(ValueError) as a:
+        load_analysis_registry(tmp_path / "registry.yaml")
+    with pytest.raises(ConfigError) as b:
+        load_config_registry(tmp_path / "registry.yaml")
+    for err in (str(a.value), str(b.value)):
+        assert message in err and "\n" not in err
+
+
+def test_claim_on_a_cited_row_is_refused(tmp_path):
+    text = (REPO / "experiments" / "registry.yaml").read_text().split("\nclaims:")[0]
+    claim = {"table": "table5", "metric": "mIoU", "rows": ["MRCFA MiT-B1"], "than": ["PSPNet"], "expect": "> 0"}
+    (tmp_path / "registry.yaml").write_text(text + "\nclaims:\n  c: " + json.dumps(claim) + "\n")
+    with pytest.raises(ConfigError, match=r"claims.c.than\[0\]: row 'PSPNet' is cited"):
+        load_config_registry(tmp_path / "registry.yaml")
+
+
+def test_summary_prints_the_figures_with_machine_and_threads(tmp_path, capsys):
+    tree(tmp_path)
+    bench = tmp_path / "results" / PROFILE / "runs" / "base" / "bench.json"
+    bench.write_text(json.dumps({**json.loads(bench.read_text()), "device": "testcpu", "threads": 3}))
+    for seed in (0, 1, 2):
+        (tmp_path / "results" / PROFILE / "runs" / "base" / f"seed{seed}" / "train.json").write_text(
+            json.dumps({"seconds": 60.0 * (seed + 1)}))
+    args = ["summary", "--profile", PROFILE, "--results", str(tmp_path / "results"),
+            "--registry", str(tmp_path / "registry.yaml"), "--profiles-dir", str(tmp_path / "profiles")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # Base 35.0, 35.5, 36.5: mean 35.67, sd sqrt((0.667^2 + 0.167^2 + 0.833^2) / 2) = 0.76; Good 41.0 ± 1.0.
+    assert "mIoU (mean ± std over seeds): 35.7 ± 0.8, 41.0 ± 1.0, 30.5 ± 0.5, 36.2 ± 2.3, --" in out
+    assert "FPS (one benchmark per run): 40.0, 50.0, 55.0, 45.0, --" in out
+    assert "benchmarks: device testcpu, 3 thread(s)" in out
+    assert "3 job(s), 6.0 min in all, median 2.0 min per job" in out
+    assert f"{os.cpu_count()} CPU(s)" in out
