@@ -211,3 +211,43 @@ def test_mismatched_clip_is_rejected() -> None:
         t([np.zeros((8, 8, 3), np.uint8)], [], np.random.default_rng(0))
     with pytest.raises(ValueError, match="share one size"):
         t([np.zeros((8, 8, 3), np.uint8)], [np.zeros((9, 8), np.uint8)], np.random.default_rng(0))
+
+
+def _mmseg_photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """mmseg's PhotoMetricDistortion written plainly (float32 arithmetic on whole images, OpenCV's HSV),
+    drawing from `rng` in the same order: the reference for the table-lookup implementation."""
+    import cv2
+
+    def convert(x: np.ndarray, alpha: float = 1.0, beta: float = 0.0) -> np.ndarray:
+        return np.clip(x.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
+
+    def contrast(x: np.ndarray) -> np.ndarray:
+        return convert(x, alpha=rng.uniform(0.5, 1.5)) if rng.integers(2) else x
+
+    if rng.integers(2):
+        img = convert(img, beta=rng.uniform(-32, 32))
+    first = bool(rng.integers(2))
+    if first:
+        img = contrast(img)
+    if rng.integers(2):
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+        hsv[..., 1] = convert(hsv[..., 1], alpha=rng.uniform(0.5, 1.5))
+        img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    if rng.integers(2):
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+        hsv[..., 0] = (hsv[..., 0].astype(int) + int(rng.integers(-18, 18))) % 180
+        img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    if not first:
+        img = contrast(img)
+    return img
+
+
+def test_photometric_equals_mmseg_arithmetic_exactly() -> None:
+    img = np.random.default_rng(5).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
+    distort = PhotoMetricDistortion()
+    changed = 0
+    for seed in range(60):
+        got = distort(img, np.random.default_rng(seed))
+        assert np.array_equal(got, _mmseg_photometric(img, np.random.default_rng(seed))), seed
+        changed += not np.array_equal(got, img)
+    assert changed > 40  # the draws do fire

@@ -24,8 +24,23 @@ def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
+_LEVELS = np.arange(256)
+
+
+def _affine_table(alpha: float = 1.0, beta: float = 0.0) -> np.ndarray:
+    # mmseg's float32 arithmetic depends on the pixel value alone: compute it once per level, then look it up.
+    return np.clip(_LEVELS.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
+
+
 def _affine(x: np.ndarray, alpha: float = 1.0, beta: float = 0.0) -> np.ndarray:
-    return np.clip(x.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
+    return cv2.LUT(x, _affine_table(alpha, beta))
+
+
+def _one_channel(img: np.ndarray, channel: int, table: np.ndarray) -> np.ndarray:
+    """Apply `table` to one channel of an HxWx3 uint8 image (the others pass unchanged), in one LUT pass."""
+    tables = np.repeat(_LEVELS.astype(np.uint8)[:, None], 3, axis=1)
+    tables[:, channel] = table
+    return cv2.LUT(img, tables.reshape(256, 1, 3))
 
 
 @dataclass(frozen=True)
@@ -43,14 +58,12 @@ class PhotoMetricDistortion:
             img = self._contrast(img, rng)
         if rng.integers(2):
             hsv = rgb_to_hsv(img)
-            hsv[..., 1] = _affine(hsv[..., 1], alpha=rng.uniform(*self.saturation_range))
-            img = hsv_to_rgb(hsv)
+            img = hsv_to_rgb(_one_channel(hsv, 1, _affine_table(alpha=rng.uniform(*self.saturation_range))))
         if rng.integers(2):
             hsv = rgb_to_hsv(img)
             # mmseg draws with np.random.randint(-d, d): the upper end is exclusive.
             shift = int(rng.integers(-self.hue_delta, self.hue_delta))
-            hsv[..., 0] = ((hsv[..., 0].astype(np.int64) + shift) % 180).astype(np.uint8)
-            img = hsv_to_rgb(hsv)
+            img = hsv_to_rgb(_one_channel(hsv, 0, ((_LEVELS + shift) % 180).astype(np.uint8)))
         if not contrast_first:
             img = self._contrast(img, rng)
         return img

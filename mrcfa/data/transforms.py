@@ -94,7 +94,7 @@ class ClipTrainTransform:
             labs = [lab[:, ::-1] for lab in labs]
         if self.distort is not None:
             imgs = [self.distort(np.ascontiguousarray(f), rng) for f in imgs]
-        return self._pad([normalize(f) for f in imgs], labs)
+        return self._normalize_and_pad(imgs, labs)
 
     def _draw_size(self, size: tuple[int, int], rng: np.random.Generator) -> tuple[int, int]:
         # mmseg Resize(ratio_range): scale = int(base * ratio), then keep-ratio rescale.
@@ -117,22 +117,27 @@ class ClipTrainTransform:
         ch, cw = self.crop
         for _ in range(10):
             patch = target[box[0] : box[0] + ch, box[1] : box[1] + cw]
-            values, counts = np.unique(patch, return_counts=True)
-            counts = counts[values != self.ignore_index]
+            counts = np.bincount(patch.ravel(), minlength=self.ignore_index + 1)  # labels are uint8: no sort
+            counts[self.ignore_index] = 0
+            counts = counts[counts > 0]
             if len(counts) > 1 and counts.max() / counts.sum() < self.cat_max_ratio:
                 break
             box = self._random_box(target.shape, rng)
         return box
 
-    def _pad(self, imgs: list[np.ndarray], labs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        # Pad after normalising, so padded pixels are 0 in normalised space (mmseg Pad).
+    def _normalize_and_pad(self, imgs: list[np.ndarray], labs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        # Pad after normalising, so padded pixels are 0 in normalised space (mmseg Pad). Each colour plane is
+        # normalised straight into its slot of the clip array: the same arithmetic as `normalize`, no copies.
         ch, cw = self.crop
-        h, w = imgs[0].shape[1:]
+        h, w = imgs[0].shape[:2]
         out_h, out_w = max(h, ch), max(w, cw)
         frames = np.zeros((len(imgs), 3, out_h, out_w), dtype=np.float32)
         labels = np.full((len(labs), out_h, out_w), self.ignore_index, dtype=np.int64)
         for k, (f, lab) in enumerate(zip(imgs, labs)):
-            frames[k, :, :h, :w] = f
+            for c in range(3):
+                plane = frames[k, c, :h, :w]
+                np.subtract(f[..., c], MEAN_RGB[c], out=plane, dtype=np.float32)
+                np.divide(plane, STD_RGB[c], out=plane)
             labels[k, :h, :w] = lab
         return frames, labels
 
