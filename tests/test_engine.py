@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -143,6 +144,7 @@ def test_data_root_and_init_from(project, tmp_path):
     args = ["--profile", "smoke", "--run", "segformer_b1", "--no-track", "--json", "--data-root", str(shared)]
     first = json.loads(mrcfa(project, "train", *args).stdout)
     model = project / "results/smoke/runs/segformer_b1/seed0/model.pt"
+    first_sha = hashlib.sha256(model.read_bytes()).hexdigest()
     ev = json.loads(mrcfa(project, "evaluate", *args).stdout)
     shared.rename(project / "data/smoke/synth_vspw")  # back where the profile says: same run, same numbers
     metrics = json.loads((project / "results/smoke/runs/segformer_b1/seed0/metrics.json").read_text())
@@ -157,6 +159,13 @@ def test_data_root_and_init_from(project, tmp_path):
     assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
     assert "MRCFA" in wrong.stderr and "segformer_b1" in wrong.stderr and "Traceback" not in wrong.stderr
     assert not (project / "results/smoke/runs/segformer_b1/seed2/model.pt").exists()
+    # bench --weights times that file's model (refusing a wrong one the same way) and files nothing.
+    bench = ["bench", *args[:-2], "--iters", "1", "--warmup", "0", "--protocol", "cached", "--weights"]
+    timed = json.loads(mrcfa(project, *bench, str(model)).stdout)
+    assert timed["weights"]["sha256"] == first_sha and timed["fps_cached"] > 0
+    assert not (project / "results/smoke/runs/segformer_b1/bench.json").exists()
+    refused = mrcfa(project, *bench, "results/smoke/runs/mrcfa_b1/seed0/model.pt", check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "segformer_b1" in refused.stderr
 
 
 def test_training_refuses_a_broken_dataset_before_any_compute(project):
