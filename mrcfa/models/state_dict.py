@@ -1,16 +1,18 @@
 """Reading checkpoints and comparing them with a module, key by key and shape by shape.
 
 A partial load is never silent: `load_strict` loads every tensor or none, and its error is one line of
-counts (the key lists travel with the exception, for `--json` output).
+counts (the key lists travel with the exception, for `--json` output). torch is imported only to read a
+file, so the command line can catch `CheckpointMismatch` without loading torch for every command.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 SHOWN_KEYS = 3  # keys named in a one-line message; the full lists go to --json
 
@@ -75,6 +77,8 @@ def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: s
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A checkpoint's tensors, read safely (`weights_only`) and unwrapped from mmcv/timm containers."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
