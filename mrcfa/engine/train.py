@@ -31,6 +31,7 @@ from mrcfa.atomic import atomic_write, write_json, write_text
 from mrcfa.engine.optim import build_optimizer, set_lr
 from mrcfa.engine.paths import RunPaths
 from mrcfa.engine.preflight import preflight
+from mrcfa.engine.tracked import open_tracker
 from mrcfa.models.checkpoints import load_weights
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
@@ -94,17 +95,6 @@ def _history_csv(history: list[tuple[int, float, float]]) -> str:
 
 def unwrap(model: torch.nn.Module) -> Segmenter:
     return model.module if hasattr(model, "module") else model  # type: ignore[return-value]
-
-
-def open_tracker(cfg: RunConfig, seed: int, run_id: str | None = None, tags: dict[str, str] | None = None,
-                 weights_label: str | None = None) -> Any:
-    """The MLflow run of (run, seed); continues an existing one. `weights_label` names weights that are not
-    the run's training result (`evaluate --weights`): they get an MLflow run of their own, `run@label`."""
-    from mrcfa.tracking import Tracker
-
-    run = cfg.run if weights_label is None else f"{cfg.run}@{weights_label}"
-    return Tracker(dataset=cfg.data.dataset, profile=cfg.profile, run=run, seed=seed, params=cfg.to_dict(),
-                   tags={"config_hash": cfg.hash(), "seed": str(seed), **(tags or {})}, run_id=run_id)
 
 
 def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | None = None,
@@ -215,7 +205,7 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
         signals.restore()
 
     result = {"run": cfg.run, "seed": seed, "profile": cfg.profile, "config_hash": cfg.hash(),
-              "iters": tc.iters, "final_loss": history[-1][1] if history else None,
+              "overrides": cfg.overrides, "iters": tc.iters, "final_loss": history[-1][1] if history else None,
               "seconds": round(time.time() - t0, 2), **count_parameters(unwrap(model))}
     if env.rank == 0:
         atomic_write(paths.model, lambda p: torch.save(unwrap(model).state_dict(), p))
