@@ -142,6 +142,7 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
     tracker = open_tracker(cfg, seed, run_id, tags) if track and env.rank == 0 else None
     if tracker is not None:
         tracker.set_tags({"mrcfa.device": str(device), **{f"mrcfa.{k}": v for k, v in facts.items()}})
+        tracker.monitor_system()
 
     loader_gen = torch.Generator().manual_seed(seed)  # keeps DataLoader seeding off the global RNG
     loader = DataLoader(
