@@ -48,7 +48,8 @@ _MAX_PARAM_LEN = 6000  # MLflow truncates longer values; compare truncated value
 _MAX_TAG_LEN = 8000
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 _BAD_KEY_CHARS = re.compile(r"[^\w./\- ]")
-# MLflow 3's UI opens an experiment of this kind on its runs table, not on its GenAI "Overview · Traces" page.
+# Marks experiments as model training, not GenAI, for MLflow 3's UI (3.17.2 goes by the "Model training" mode
+# chosen in the browser instead, whatever the tag; the README says how to open the runs table).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # URIs that already failed in this process: later trackers stay silent no-ops ("one warning").
 _FAILED: set[str] = set()

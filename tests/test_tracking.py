@@ -332,9 +332,9 @@ def test_server_round_trip(server, tmp_path: Path) -> None:  # type: ignore[no-u
     assert len(c.search_runs([exp.experiment_id])) == 1
 
 
-def test_experiments_open_on_the_runs_table(tmp_path: Path, template_db: Path) -> None:
-    """The kind tag that makes MLflow 3.17's UI open an experiment on its runs table: set when a Tracker
-    creates the experiment, and added to one made before the tag existed."""
+def test_experiments_are_marked_as_model_development(tmp_path: Path, template_db: Path) -> None:
+    """MLflow 3's experiment kind tag: set when a Tracker creates the experiment, and added to one made
+    before the tag existed."""
     shutil.copy(template_db, tmp_path / "mlflow.db")
     client = MlflowClient(tracking_uri=tracking_uri())
     old = client.create_experiment("mrcfa-vspw-old")
