@@ -66,6 +66,11 @@ def test_overrides_are_recorded_in_the_results(tmp_path: Path, monkeypatch: pyte
     assert json.loads((run_dir / "train.json").read_text()) == trained
     assert trained["config_hash"] == resolved["hash"] and trained["overrides"] == resolved["overrides"]
     assert trained["iters"] == 2 and not (tmp_path / "results/smoke/runs/segformer_b1").exists()
+    # The same --set on evaluate finds the variant's model; metrics.json records them too.
+    code, _ = _cli("evaluate", "--profile", "smoke", "--run", "segformer_b1", "--no-track", "--json",
+                   "--threads", "1", *sets)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert code == 0 and metrics["overrides"] == resolved["overrides"] and metrics["config_hash"] == resolved["hash"]
 
 
 def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -> None:
