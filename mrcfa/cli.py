@@ -453,6 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Files that are not where the user said, or not what they should be; other system errors keep their traceback.
+FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
 def _message(e: Exception) -> str:
     """The one line that tells a mistake."""
     from mrcfa.config import ConfigError
@@ -469,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     try:
         return int(args.func(args) or 0)
-    except (UserError, OSError) as e:  # a wrong name, value or file: one line, no traceback
+    except (UserError, *FILE_ERRORS) as e:  # a wrong name, value or file: one line, no traceback
         if args.debug or os.environ.get("MRCFA_DEBUG", "") not in ("", "0"):
             raise
         for line in getattr(e, "details", ()):  # e.g. every problem preflight found; the verdict comes last
