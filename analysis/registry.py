@@ -13,6 +13,7 @@ import yaml
 
 from analysis.metrics import METRICS
 from mrcfa.claims import ClaimSpec, parse_claims, parse_references
+from mrcfa.config import read_profile
 
 DEFAULT_DATASET = "vspw"
 
@@ -147,8 +148,9 @@ def load_registry(path: str | Path) -> Registry:
 
 
 def load_profile(path: str | Path) -> Profile:
+    """The profile at `path`, merged onto the profile it `extends`, as the pipeline reads it."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_profile(path.parent, path.stem)
     return Profile(
         name=path.stem,
         path=path,

@@ -27,14 +27,16 @@ from analysis.workspace import Workspace
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.9em}
+.wide{overflow-x:auto;max-width:100%;margin:.6em 0 1.2em}
+table{border-collapse:collapse;font-size:.9em}
 th,td{padding:.25em .6em;text-align:right;border-bottom:1px solid #e4e4e4}
 th{border-bottom:2px solid #888}td:first-child,th:first-child{text-align:left}
+th.prose,td.prose{text-align:left;min-width:10em}
 tr.cited td{color:#666;font-style:italic}
 .missing{background:#fff4e5;border-left:4px solid #f0a020;padding:.5em 1em}
 .ok{background:#eef8ee;border-left:4px solid #3a3;padding:.5em 1em}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.9em;color:#555}
-code{background:#f4f4f4;padding:0 .2em}.note{font-size:.85em;color:#555}
+code{background:#f4f4f4;padding:0 .2em;overflow-wrap:anywhere}.note{font-size:.85em;color:#555}
 """
 
 
@@ -44,20 +46,27 @@ class ReportPaths:
     markdown: Path
 
 
-def html_grid(grid: Grid) -> str:
-    """Cells of `grid` are already HTML (the HTML flavour escapes and marks up)."""
-    head = "".join(f"<th>{h}</th>" for h in grid.header)
+# Columns of sentences, not numbers: read from the left, and too wide to squeeze into a few words a line.
+PROSE_COLUMNS = {"says", "note", "missing", "used by", "training", "bench device"}
+
+
+def html_grid(grid: Grid, prose: frozenset[int] = frozenset()) -> str:
+    """Cells of `grid` are already HTML (the HTML flavour escapes and marks up); columns in `prose` are
+    text. A table wider than the page scrolls inside its own box, so the page keeps its width."""
+    cls = [" class='prose'" if i in prose else "" for i in range(len(grid.header))]
+    head = "".join(f"<th{c}>{h}</th>" for c, h in zip(cls, grid.header))
     cited_attr = ' class="cited"'
     body = "".join(
-        f"<tr{cited_attr if cited else ''}>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+        f"<tr{cited_attr if cited else ''}>" + "".join(f"<td{c}>{v}</td>" for c, v in zip(cls, row)) + "</tr>"
         for row, cited in zip(grid.rows, grid.cited)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def html_plain(header: list[str], rows: list[list[object]]) -> str:
     esc = [[html.escape(str(c)) for c in r] for r in rows]
-    return html_grid(Grid([html.escape(h) for h in header], esc, [False] * len(esc)))
+    prose = frozenset(i for i, h in enumerate(header) if h in PROSE_COLUMNS)
+    return html_grid(Grid([html.escape(h) for h in header], esc, [False] * len(esc)), prose)
 
 
 def missing_rows(missing: list[Missing]) -> list[list[str]]:

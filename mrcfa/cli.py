@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from mrcfa.errors import UserError
 
 # No network at run time: tools that would phone home are told not to.
 for _key, _value in (("HF_HUB_OFFLINE", "1"), ("DVC_NO_ANALYTICS", "1"), ("MLFLOW_DISABLE_TELEMETRY", "true")):
@@ -26,6 +29,14 @@ def _size(value: str) -> tuple[int, int]:
     return h, w
 
 
+def _input_size(value: str) -> tuple[int, int]:
+    h, w = _size(value)
+    if h < 32 or w < 32 or h % 32 or w % 32:
+        raise argparse.ArgumentTypeError(f"{value}: sides must be positive multiples of 32 (the deepest feature "
+                                         "grid is 1/32), e.g. 480x864 for VSPW's 480x853 frames")
+    return h, w
+
+
 def _offsets(value: str) -> tuple[int, ...]:
     try:
         return tuple(int(x) for x in value.split(",") if x.strip())
@@ -34,26 +45,23 @@ def _offsets(value: str) -> tuple[int, ...]:
 
 
 def _resolve(args: argparse.Namespace):
-    """The registry and the run's config, with the command line's data root and starting model."""
+    """The registry and the run's config, with the command line's overrides, data root and starting model."""
     import dataclasses
 
     from mrcfa.config import load_registry
+    from mrcfa.overrides import parse_overrides
 
     registry = load_registry(args.registry)
-    cfg = registry.resolve(args.profile, args.run).with_data_root(getattr(args, "data_root", None))
+    overrides = parse_overrides(getattr(args, "overrides", None) or [])
+    cfg = registry.resolve(args.profile, args.run, overrides).with_data_root(getattr(args, "data_root", None))
     if getattr(args, "init_from", None):
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, init_from=args.init_from))
     return registry, cfg
 
 
-def _row_tags(registry: Any, run: str) -> dict[str, str]:
-    tables, rows = [], []
-    for name, table in registry.tables.items():
-        for row in table["rows"]:
-            if row.get("run") == run:
-                tables.append(name)
-                rows.append(f"{name}:{row['label']}")
-    return {"tables": ",".join(dict.fromkeys(tables)), "rows": "; ".join(rows)}
+def _no_overrides(args: argparse.Namespace, what: str) -> None:
+    if args.overrides:
+        raise UserError(f"--set {args.overrides[0]}: {what} has no run config to change; give --profile and --run")
 
 
 def _paths(args: argparse.Namespace, cfg: Any):
@@ -174,22 +182,24 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     else:
         for p in problems:
             print(p)
-        print(f"{len(problems)} problem(s) found in {args.root}", file=sys.stderr)
+    if len(problems) == 1:
+        print(f"error: {problems[0]}", file=sys.stderr)
+    elif problems:
+        print(f"error: {args.root}: {len(problems)} problems, listed {'in the JSON' if args.json else 'above'}",
+              file=sys.stderr)
+    elif not args.json:
+        print(f"no problems found in {args.root}", file=sys.stderr)
     return 1 if problems else 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     _threads(args)
-    from mrcfa.engine.preflight import PreflightError
+    from mrcfa.engine.tracked import row_tags
     from mrcfa.engine.train import train
 
     registry, cfg = _resolve(args)
-    try:
-        result = train(cfg, args.seed, _paths(args, cfg), track=not args.no_track,
-                       tags=_row_tags(registry, cfg.run), progress=not args.json)
-    except PreflightError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    result = train(cfg, args.seed, _paths(args, cfg), track=not args.no_track, tags=row_tags(registry, cfg.run),
+                   progress=not args.json)
     _print(result, args.json, f"trained {cfg.run} seed {args.seed}: final loss {result['final_loss']}, "
                               f"{result['seconds']} s")
     return 0
@@ -200,6 +210,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.pred_dir and not args.run:
         from mrcfa.metrics import score_prediction_dir
 
+        _no_overrides(args, "scoring saved predictions")
         if not args.data_root:
             print("error: scoring saved predictions needs --data-root (the VSPW-layout ground truth)",
                   file=sys.stderr)
@@ -216,22 +227,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     from mrcfa.engine.evaluate import checkpoint_dir, evaluate, write_metrics
     from mrcfa.engine.paths import RunPaths
+    from mrcfa.engine.preflight import PreflightError, data_problems
+    from mrcfa.engine.tracked import row_tags
 
     registry, cfg = _resolve(args)
     paths = _paths(args, cfg)
     external = args.weights is not None and Path(args.weights).resolve() != paths.model.resolve()
     weights = Path(args.weights) if args.weights else paths.model
     if not weights.is_file():
-        hint = (f"train it first (`mrcfa train --profile {cfg.profile} --run {cfg.run} --seed {args.seed}`) "
+        sets = "".join(f" --set {shlex.quote(item)}" for item in args.overrides or [])
+        hint = (f"train it first (`mrcfa train --profile {cfg.profile} --run {args.run} --seed {args.seed}{sets}`) "
                 "or give --weights FILE" if not external else "check the path")
-        print(f"error: {weights}: no such checkpoint; {hint}", file=sys.stderr)
-        return 2
+        if cfg.run != args.run:
+            hint += (f"; --set made this config a run of its own, {cfg.run}: evaluate {args.run}'s model under it "
+                     f"with --weights {_paths(args, registry.resolve(cfg.profile, args.run)).model}")
+        raise UserError(f"{weights}: no such checkpoint; {hint}")
+    problems = data_problems(cfg, (args.split,))  # seconds, before any compute
+    if problems:
+        raise PreflightError(problems)
     if args.out or external:
         paths = RunPaths(results=Path(args.out) if args.out else checkpoint_dir(cfg, weights, args.results),
                          work=paths.work)
     result = evaluate(cfg, weights, paths, split=args.split, pred_dir=Path(args.save_preds) if args.save_preds else None,
                       progress=not args.json)
-    write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=_row_tags(registry, cfg.run),
+    write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=row_tags(registry, cfg.run),
                   external=external)
     brief = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16")}
     text = "  ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in brief.items())  # no mVC on Cityscapes
@@ -253,6 +272,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         from mrcfa.config import ModelConfig, build_section
 
+        _no_overrides(args, "benchmarking --model/--backbone")
         fields = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
         if args.keep_ratio is not None:
             fields["keep_ratio"] = args.keep_ratio
@@ -265,14 +285,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from mrcfa.atomic import write_json
         from mrcfa.engine.paths import RunPaths
 
-        result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash()}
+        result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash(), "overrides": cfg.overrides}
         out = RunPaths.of(cfg.profile, cfg.run, 0, args.results, args.work).bench
         write_json(out, result)
         if not args.no_track:
-            from mrcfa.engine.train import open_tracker
+            from mrcfa.engine.tracked import open_tracker, row_tags
 
             for seed in registry.seeds(cfg.profile):
-                tracker = open_tracker(cfg, seed, tags=_row_tags(registry, cfg.run))
+                tracker = open_tracker(cfg, seed, tags=row_tags(registry, cfg.run))
                 tracker.log_metrics({k: float(result[k]) for k in result
                                      if k.startswith(("fps_", "memory_mb", "params_", "flops"))})
                 tracker.close()
@@ -312,12 +332,24 @@ def _run_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--data-root", help="dataset folder, instead of the profile's (e.g. a cluster's shared disk)")
+    p.add_argument("--set", dest="overrides", action="append", metavar="SECTION.FIELD=VALUE",
+                   help="change one config field (repeatable; YAML values, e.g. model.keep_ratio=0.3 or "
+                        "model.ref_offsets=[-6,-3]); a changed config is a run of its own, <run>+<config hash>")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Command-line mistakes end in one line, `error: …`, like every other mistake."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (`{self.prog} --help` lists the options)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mrcfa", description="Reproduce and ablate MRCFA (video semantic segmentation, ECCV 2022).",
         epilog="Tables are built by the pipeline: `snakemake table2 --cores 4` or `dvc repro`.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also: environment variable MRCFA_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("params", help="count model parameters (total and inference path)",
@@ -402,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "benchmark); with --run the results are printed, not filed")
     p.add_argument("--num-classes", type=int, default=124)
     p.add_argument("--keep-ratio", type=float, default=None)
-    p.add_argument("--size", type=_size, default=None, help="HxW (default: the profile's, or 480x864)")
+    p.add_argument("--size", type=_input_size, default=None, help="HxW (default: the profile's, or 480x864)")
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--warmup", type=int, default=None)
     p.add_argument("--protocol", action="append", choices=("cached", "clip"))
@@ -421,24 +453,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from mrcfa.config import ConfigError
-    from mrcfa.models.state_dict import CheckpointMismatch
+# Files that are not where the user said, or not what they should be; other system errors keep their traceback.
+FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
 
+
+def _message(e: Exception) -> str:
+    """The one line that tells a mistake."""
+    from mrcfa.config import ConfigError
+
+    if isinstance(e, OSError) and e.filename:  # the system's own: "[Errno 13] Permission denied: 'x'"
+        return f"{e.filename}: {e.strerror}"
+    return f"config: {e}" if isinstance(e, ConfigError) else str(e)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a mistake argparse found (already printed)
+        return int(e.code or 0)
     try:
         return int(args.func(args) or 0)
-    except ConfigError as e:
-        if os.environ.get("MRCFA_DEBUG"):
+    except (UserError, *FILE_ERRORS) as e:  # a wrong name, value or file: one line, no traceback
+        if args.debug or os.environ.get("MRCFA_DEBUG", "") not in ("", "0"):
             raise
-        print(f"error: config: {e}", file=sys.stderr)
-        return 2
-    except (CheckpointMismatch, FileNotFoundError) as e:  # a wrong or missing file: one line, no traceback
-        if os.environ.get("MRCFA_DEBUG"):
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        if isinstance(e, CheckpointMismatch) and e.report is not None and getattr(args, "json", False):
-            print(json.dumps(e.report.to_dict(), indent=2))
+        for line in getattr(e, "details", ()):  # e.g. every problem preflight found; the verdict comes last
+            print(line, file=sys.stderr)
+        print(f"error: {_message(e)}", file=sys.stderr)
+        report = getattr(e, "report", None)  # a checkpoint that does not fit: every key under --json
+        if report is not None and getattr(args, "json", False):
+            print(json.dumps(report.to_dict(), indent=2))
         return 2
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from mrcfa.claims import ClaimError, ClaimSpec, parse_claims, parse_references
+from mrcfa.errors import UserError, hint
 
 ARCHS = ("segformer", "mrcfa", "feature_pyramid")
 BACKBONES = ("b0", "b1", "b2", "b3", "b4", "b5")
@@ -45,7 +46,7 @@ def scaled_depths(depths: tuple[int, ...], scale: float | None, cap: int | None)
     return depths if cap is None else tuple(min(d, cap) for d in depths)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config value is wrong; the message starts with the dotted field name."""
 
 
@@ -148,6 +149,9 @@ class RunConfig:
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
     bench: BenchConfig = BenchConfig()
+    # `--set` overrides as given (dotted field -> value): provenance only, since the fields above already
+    # hold their effect.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -157,7 +161,7 @@ class RunConfig:
         (the same dataset on a cluster's shared disk gives the same run). Fields added later are left out while
         unset, so configs that do not use them keep the hash they had before."""
         d = self.to_dict()
-        del d["run"], d["profile"], d["data"]["root"]
+        del d["run"], d["profile"], d["overrides"], d["data"]["root"]
         for section, key in HASH_OMIT_WHEN_UNSET:
             if d[section].get(key) is None:
                 del d[section][key]
@@ -225,7 +229,7 @@ def build_section(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(f"{prefix}{unknown[0]}: unknown field (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown field; {hint(unknown[0], sorted(known))}")
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in values.items()}
     obj = cls(**kwargs)
     validator = _VALIDATORS.get(cls)
@@ -333,21 +337,64 @@ BENCH_METRICS = {"fps", "memory_mb", "params_m"}  # table columns that come from
 EXPERIMENTS = REPO_ROOT / "experiments"
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: mappings merge key by key, anything else (lists too) is replaced."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _nest(dotted: dict[str, Any]) -> dict[str, Any]:
+    """{"model.keep_ratio": 0.3} -> {"model": {"keep_ratio": 0.3}}, later keys on top of earlier ones."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        out = deep_merge(out, value)
     return out
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
-    with open(path) as f:  # libyaml's loader when present: the registry is read at every Snakemake start
-        data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    try:
+        with open(path) as f:  # libyaml's loader when present: the registry is read at every Snakemake start
+            data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{path}: not valid YAML{at}: {getattr(e, 'problem', None) or e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
+        raise ConfigError(f"{path}: expected a mapping at the top level, got a {type(data).__name__}")
     return data
+
+
+def read_profile(profiles_dir: str | Path, name: str) -> dict[str, Any]:
+    """The profile `<profiles_dir>/<name>.yaml`; one that says `extends: PARENT` is its parent with the
+    profile's own settings merged on top (`deep_merge`), so a derived profile states only what differs."""
+    profiles_dir, chain = Path(profiles_dir), [name]
+    data = _read_named_profile(profiles_dir, name, "profile")
+    while "extends" in data:
+        parent = data.pop("extends")
+        where = f"{profiles_dir / chain[-1]}.yaml: extends"
+        if not isinstance(parent, str):
+            raise ConfigError(f"{where}: expected a profile name, got {parent!r}")
+        if parent in chain:
+            raise ConfigError(f"{where}: {' -> '.join(chain + [parent])} is a cycle")
+        chain.append(parent)
+        data = deep_merge(_read_named_profile(profiles_dir, parent, where), data)
+    return data
+
+
+def _read_named_profile(profiles_dir: Path, name: str, where: str) -> dict[str, Any]:
+    path = profiles_dir / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
+        raise ConfigError(f"{where}: unknown profile {name!r}; {hint(name, known)} (in {profiles_dir})")
+    return _load_yaml(path)
 
 
 @dataclass(frozen=True)
@@ -361,11 +408,7 @@ class Registry:
 
     def profile(self, name: str) -> dict[str, Any]:
         if name not in self._profiles:  # read once: Snakemake asks for every job at parse time
-            path = self.profiles_dir / f"{name}.yaml"
-            if not path.is_file():
-                known = sorted(p.stem for p in self.profiles_dir.glob("*.yaml"))
-                raise ConfigError(f"profile: unknown profile {name!r} (known: {', '.join(known)})")
-            self._profiles[name] = _load_yaml(path)
+            self._profiles[name] = read_profile(self.profiles_dir, name)
         return copy.deepcopy(self._profiles[name])
 
     def seeds(self, profile: str) -> list[int]:
@@ -400,9 +443,12 @@ class Registry:
                     files += [f"{res}/{r}/seed{s}/metrics.json" for s in self.seeds(profile)]
         return list(dict.fromkeys(files))
 
-    def resolve(self, profile: str, run: str) -> RunConfig:
+    def resolve(self, profile: str, run: str, overrides: dict[str, Any] | None = None) -> RunConfig:
+        """The run's config at the profile's scale. `overrides` (dotted field -> value, from `--set`) come
+        last; a config they change is a variant named `<run>+<its hash>`, so that its results never land on
+        the registry run's (a table would then read them as the run's)."""
         if run not in self.runs:
-            raise ConfigError(f"run: unknown run {run!r}")
+            raise ConfigError(f"run: unknown run {run!r}; {hint(run, list(self.runs))}")
         prof = self.profile(profile)
         spec = self.runs[run]
         dataset = spec.get("dataset", "vspw")
@@ -410,17 +456,22 @@ class Registry:
         if dataset not in datasets:
             raise ConfigError(f"profiles/{profile}.yaml: datasets.{dataset} is not declared")
         ds = dict(datasets[dataset])
-        overrides = ds.pop("overrides", {})
+        dataset_overrides = ds.pop("overrides", {})
         num_classes = ds.pop("num_classes", None)
         layers: dict[str, Any] = {s: prof.get(s, {}) for s in ("model", "data", "train", "bench")}
-        layers["data"] = _merge(layers["data"], {"dataset": dataset, **ds})
+        layers["data"] = deep_merge(layers["data"], {"dataset": dataset, **ds})
         if dataset == "vspw" and ds.get("source") == "synth":
             layers["data"]["layout"] = "vspw"
         if num_classes is not None:
-            layers["model"] = _merge(layers["model"], {"num_classes": num_classes})
-        layers = _merge(layers, overrides)
-        layers = _merge(layers, {k: v for k, v in spec.items() if k != "dataset"})
-        return build_section(RunConfig, {"run": run, "profile": profile, **layers}, "")
+            layers["model"] = deep_merge(layers["model"], {"num_classes": num_classes})
+        layers = deep_merge(layers, dataset_overrides)
+        layers = deep_merge(layers, {k: v for k, v in spec.items() if k != "dataset"})
+        cfg = build_section(RunConfig, {"run": run, "profile": profile, **layers}, "")
+        if not overrides:
+            return cfg
+        changed = build_section(RunConfig, {"run": run, "profile": profile, **deep_merge(layers, _nest(overrides))}, "")
+        name = run if changed.hash() == cfg.hash() else f"{run}+{changed.hash()[:8]}"
+        return dataclasses.replace(changed, run=name, overrides=dict(overrides))
 
     def check(self, profile: str) -> dict[str, RunConfig]:
         """Resolve every run of a profile; two names giving the same config are an error."""

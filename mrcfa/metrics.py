@@ -24,6 +24,7 @@ import numpy as np
 
 from mrcfa.data.io import load_label
 from mrcfa.data.vspw_layout import IGNORE_INDEX, read_list, reduce_zero_label
+from mrcfa.errors import DataError
 
 __all__ = [
     "IGNORE_INDEX",
@@ -282,6 +283,11 @@ def score_prediction_dir(
     Frames of a video are the sorted GT mask names in ``data_root/data/<video>/mask``.
     """
     root, preds = Path(data_root), Path(pred_dir)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder; --data-root is the ground truth in VSPW layout (VSPW_480p)")
+    if not preds.is_dir() or not any(preds.glob("*/*.png")):
+        raise DataError(f"{preds}: {'holds no predictions' if preds.is_dir() else 'no such folder'}; expected "
+                        "<video>/<frame>.png, as `mrcfa evaluate --save-preds DIR` writes them")
     videos = read_list(root / f"{split}.txt")
     cm = ConfusionMatrix(num_classes)
     vc = VideoConsistency()
@@ -301,11 +307,11 @@ def score_prediction_dir(
         for name in frames:
             pred_path = preds / video / name
             if not pred_path.is_file():
-                raise FileNotFoundError(f"missing prediction: {pred_path}")
+                raise FileNotFoundError(f"{pred_path}: missing prediction for ground truth {mask_dir / name}")
             gt = reduce_zero_label(load_label(mask_dir / name))
             pred = load_label(pred_path)
             if pred.shape != gt.shape:
-                raise ValueError(
+                raise DataError(
                     f"{pred_path}: prediction size {pred.shape} differs from "
                     f"ground-truth size {gt.shape} ({mask_dir / name})"
                 )

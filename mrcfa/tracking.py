@@ -48,6 +48,9 @@ _MAX_PARAM_LEN = 6000  # MLflow truncates longer values; compare truncated value
 _MAX_TAG_LEN = 8000
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 _BAD_KEY_CHARS = re.compile(r"[^\w./\- ]")
+# Marks experiments as model training, not GenAI, for MLflow 3's UI (3.17.2 goes by the "Model training" mode
+# chosen in the browser instead, whatever the tag; the README says how to open the runs table).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # URIs that already failed in this process: later trackers stay silent no-ops ("one warning").
 _FAILED: set[str] = set()
 
@@ -260,6 +263,7 @@ class Tracker:
         self._client: MlflowClient | None = None
         self._prev_status: str | None = None  # status of a continued run before we reopened it
         self._existing_params: dict[str, str] = {}
+        self._monitor: Any = None  # MLflow's SystemMetricsMonitor, when asked for
         self._ident = {
             "mrcfa.run": self.run,
             "mrcfa.seed": str(self.seed),
@@ -304,7 +308,8 @@ class Tracker:
         if exp is None:
             try:
                 location = _artifact_location(self.uri, self.experiment_name)
-                return client.create_experiment(self.experiment_name, artifact_location=location)
+                return client.create_experiment(self.experiment_name, artifact_location=location,
+                                                tags=EXPERIMENT_KIND)
             except Exception:  # another process created it first (HTTP stores are not locked)
                 exp = client.get_experiment_by_name(self.experiment_name)
                 if exp is None:
@@ -312,6 +317,14 @@ class Tracker:
         if exp.lifecycle_stage == "deleted":
             client.restore_experiment(exp.experiment_id)
         return exp.experiment_id
+
+    @staticmethod
+    def _mark_kind(client: MlflowClient, exp_id: str) -> None:
+        """Experiments made before the kind tag existed get it when next opened."""
+        tags = client.get_experiment(exp_id).tags
+        for key, value in EXPERIMENT_KIND.items():
+            if tags.get(key) != value:
+                client.set_experiment_tag(exp_id, key, value)
 
     def _search(self, client: MlflowClient, exp_id: str) -> list[Run]:
         flt = " and ".join(f"tags.`{k}` = '{v}'" for k, v in self._ident.items())
@@ -335,6 +348,7 @@ class Tracker:
                 if run is not None and run.info.lifecycle_stage == "deleted":
                     client.restore_run(run_id)
             exp_id = run.info.experiment_id if run else self._experiment_id(client)
+            self._mark_kind(client, exp_id)
             if run is None:
                 found = self._search(client, exp_id)
                 run = found[0] if found else None
@@ -423,9 +437,27 @@ class Tracker:
         else:
             self._guard(self._c.log_artifact, self.run_id, str(p), artifact_path)
 
+    def monitor_system(self) -> None:
+        """Record CPU, memory, disk and network use (and the GPU's, with nvidia-ml-py installed) as MLflow's
+        `system/*` metrics until close(), when MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true asks for them, as it
+        does for MLflow's own runs. Off by default: every sample is one more write to a shared SQLite file."""
+        from mlflow.environment_variables import MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING
+
+        if not self.enabled or not MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING.get():
+            return
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+        self._monitor = self._guard(SystemMetricsMonitor, self.run_id, tracking_uri=self.uri,
+                                    resume_logging=self._prev_status is not None)
+        if self._monitor is not None:
+            self._monitor.start()
+
     def close(self, status: str = "FINISHED") -> None:
         if status not in _TERMINAL:
             raise ValueError(f"status must be one of {_TERMINAL}, got {status!r}")
+        if self._monitor is not None:  # before the run ends: its last samples are flushed into it
+            self._monitor.finish()
+            self._monitor = None
         if self.enabled:
             self._guard(self._c.set_terminated, self.run_id, status)
         self.enabled = False  # closed: later calls are no-ops

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from analysis.cli import main
 from analysis.environment import collect
@@ -145,3 +150,59 @@ def test_analysis_does_not_import_torch():
             "assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+# Run by the browser in a copy of the page (the report itself has no script): what fits, what loaded.
+MEASURE = """<script>
+window.addEventListener('load', () => {
+  const boxes = [...document.querySelectorAll('.wide')];
+  document.documentElement.dataset.measured = JSON.stringify({
+    images: document.images.length,
+    broken: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt),
+    pageWidth: document.documentElement.scrollWidth, windowWidth: window.innerWidth,
+    scrollingBoxes: boxes.filter(b => b.scrollWidth > b.clientWidth).length});
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def wide_report(tmp_path_factory) -> Path:
+    """Table 2 with sixteen more columns, far wider than a 1280-pixel window; the runs it and Fig. 3 need."""
+    root = tmp_path_factory.mktemp("wide")
+    raw = yaml.safe_load(REGISTRY.read_text())
+    table = raw["tables"]["table2"]
+    extra = [f"setting_{i}_with_a_long_name" for i in range(16)]
+    table["cells"] += extra
+    for row in table["rows"]:
+        row["cells"] |= {c: "a-long-unbroken-value" for c in extra}
+    (root / "registry.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    reg = load_registry(root / "registry.yaml")
+    figure = reg.figures["figure3"].runs
+    write_results(root / "results", PROFILE, reg, runs=reg.tables["table2"].runs + figure, samples_for=figure,
+                  data_root=root / "data")
+    write_profile(root / "profiles", PROFILE, (0, 1), root / "data")
+    assert main(["report", "--profile", PROFILE, "--results", str(root / "results"), "--registry",
+                 str(root / "registry.yaml"), "--profiles-dir", str(root / "profiles")]) == 0
+    return root / "results" / PROFILE / "report.html"
+
+
+def test_report_fits_the_window_in_a_real_browser(wide_report, tmp_path):
+    """Headless Chromium at 1280×900: the page loads, every figure decodes, and the wide table scrolls inside
+    its own box instead of widening the page."""
+    if CHROMIUM is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium): the report's layout is not checked")
+    page = tmp_path / "report.html"
+    page.write_text(wide_report.read_text().replace("</body>", MEASURE + "</body>"))
+    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                           f"--user-data-dir={tmp_path / 'browser'}", "--window-size=1280,900",
+                           "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=180)
+    found = re.search(r'data-measured="([^"]*)"', proc.stdout)
+    assert found, f"the page did not load (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+    measured = json.loads(html.unescape(found.group(1)))
+    assert measured["images"] >= 4 and measured["broken"] == [], measured
+    assert measured["scrollingBoxes"] >= 1, measured  # the deliberately wide table is wider than its box…
+    assert measured["pageWidth"] <= measured["windowWidth"], measured  # …and the page is not

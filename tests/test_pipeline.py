@@ -53,6 +53,15 @@ def test_paper_profile_lists_every_job_with_gpus(pipeline_dir):
     assert "runtime=4320" in train_jobs[0]
 
 
+def test_a_derived_profile_lists_the_same_jobs_with_its_own_schedule(pipeline_dir):
+    """paper_short `extends: paper`: the same jobs, its own training budget."""
+    out = snakemake(pipeline_dir, "all", "-n", "--config", "profile=paper_short", "--cores", "4").stdout
+    counts = job_counts(out)
+    assert counts["train"] == 28 and counts["evaluate"] == 28 and counts["weights_check"] == 4
+    train_jobs = job_blocks(out, "train")
+    assert all("gpu=1" in b and "runtime=1800" in b and "profile=paper_short" in b for b in train_jobs)
+
+
 def test_a_row_shared_by_tables_is_trained_once(pipeline_dir):
     out = snakemake(pipeline_dir, "table1", "table2", "table3", "table4", "-n", "--config", "profile=demo",
                     "--cores", "4").stdout

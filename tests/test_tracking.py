@@ -330,3 +330,56 @@ def test_server_round_trip(server, tmp_path: Path) -> None:  # type: ignore[no-u
     assert Path(local).read_text() == art.read_text()
     exp = c.get_experiment_by_name("mrcfa-vspw-demo")
     assert len(c.search_runs([exp.experiment_id])) == 1
+
+
+def test_experiments_are_marked_as_model_development(tmp_path: Path, template_db: Path) -> None:
+    """MLflow 3's experiment kind tag: set when a Tracker creates the experiment, and added to one made
+    before the tag existed."""
+    shutil.copy(template_db, tmp_path / "mlflow.db")
+    client = MlflowClient(tracking_uri=tracking_uri())
+    old = client.create_experiment("mrcfa-vspw-old")
+    Tracker(dataset="vspw", profile="old", run="r", seed=0).close()
+    Tracker(dataset="vspw", profile="new", run="r", seed=0).close()
+    for name in ("mrcfa-vspw-old", "mrcfa-vspw-new"):
+        assert client.get_experiment_by_name(name).tags["mlflow.experimentKind"] == "custom_model_development"
+    assert client.get_experiment_by_name("mrcfa-vspw-old").experiment_id == old
+
+
+def test_runs_say_what_they_are_and_filter_by_table(tmp_path: Path, template_db: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Descriptions, per-table row tags, `--set` overrides as a tag, and the README's search filter."""
+    from mrcfa.config import load_registry
+    from mrcfa.engine.tracked import open_tracker, row_tags
+    from mrcfa.overrides import parse_overrides
+
+    shutil.copy(template_db, tmp_path / "mlflow.db")
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "true")
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.2")
+    registry = load_registry(Path(__file__).resolve().parents[1] / "experiments" / "registry.yaml")
+    for run, sets in (("mrcfa_b1", []), ("mrcfa_b1_p10", []), ("mrcfa_b1_l2", []),
+                      ("mrcfa_b1", ["model.keep_ratio=0.3", "train.iters=200"])):
+        cfg = registry.resolve("smoke", run, parse_overrides(sets))
+        tracker = open_tracker(cfg, 0, tags=row_tags(registry, cfg.run))
+        tracker.monitor_system()
+        time.sleep(0.5)  # a sample or two
+        tracker.close()
+
+    client = MlflowClient(tracking_uri=tracking_uri())
+    exp = client.get_experiment_by_name("mrcfa-vspw-smoke").experiment_id
+    found = client.search_runs([exp], "tags.mrcfa.tables LIKE '%table2%'")
+    assert sorted(r.info.run_name for r in found) == ["mrcfa_b1-seed0", "mrcfa_b1_p10-seed0"]
+    b1 = next(r for r in found if r.info.run_name == "mrcfa_b1-seed0")
+    assert b1.data.tags["mrcfa.table2"] == "p=50%" and b1.data.tags["mrcfa.table3"] == "L=3"
+    note = b1.data.tags["mlflow.note.content"]
+    hash_b1 = registry.resolve("smoke", "mrcfa_b1").hash()
+    assert "`mrcfa_b1`, seed 0" in note and "`smoke`" in note and hash_b1 in note and "table2:p=50%" in note
+    assert any(k.startswith("system/cpu") for k in b1.data.metrics)
+
+    (variant,) = client.search_runs([exp], "tags.mrcfa.overrides LIKE '%keep_ratio%'")
+    assert variant.info.run_name.startswith("mrcfa_b1+") and "mrcfa.tables" in variant.data.tags
+    assert variant.data.tags["mrcfa.tables"] == ""  # a variant feeds no table
+    assert variant.data.tags["mrcfa.overrides"] == "model.keep_ratio=0.3 train.iters=200"
+    assert variant.data.params["model.keep_ratio"] == "0.3" and variant.data.params["train.iters"] == "200"
+    assert not [k for k in variant.data.params if k.startswith("overrides")]
+    assert "Overrides: `model.keep_ratio=0.3 train.iters=200`" in variant.data.tags["mlflow.note.content"]
+    assert variant.data.tags["mrcfa.config_hash"] != hash_b1

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mrcfa.errors import DataError
+
 BACKGROUND = 1  # raw label of the background class
 SPLITS = ("train", "val")
 SUMMARY_FILE = "synth.json"
@@ -321,13 +323,17 @@ def write_synthetic(
     """
     kn = knobs or Knobs()
     if num_classes < 3:
-        raise ValueError(f"num_classes={num_classes}: need a background and >= 2 object classes")
+        raise DataError(f"synth: {num_classes} classes (--classes): need a background and >= 2 object classes")
     if num_classes > 254:
-        raise ValueError(f"num_classes={num_classes}: raw labels must stay below 255 (ignore)")
+        raise DataError(f"synth: {num_classes} classes (--classes): raw labels must stay below 255 (ignore)")
     if not 0.0 <= difficulty <= 1.0:
-        raise ValueError(f"difficulty={difficulty} must lie in [0, 1]")
+        raise DataError(f"synth: difficulty (--difficulty) {difficulty} must lie in [0, 1]")
     if frames < 1 or height < 16 or width < 16:
-        raise ValueError(f"frames={frames}, size={height}x{width}: need >= 1 frame of >= 16x16")
+        raise DataError(f"synth: {frames} frames (--frames) of {height}x{width} (--size): need >= 1 frame of "
+                        ">= 16x16")
+    if min(train_videos, val_videos) < 0:
+        raise DataError(f"synth: {train_videos} train and {val_videos} val videos (--train-videos, "
+                        "--val-videos): counts must be >= 0")
     root = Path(out)
     _prepare_out(root)
     cues = class_cues(num_classes)

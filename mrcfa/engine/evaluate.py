@@ -107,7 +107,8 @@ def evaluate(cfg: RunConfig, weights: str | Path, paths: RunPaths, *, split: str
             total += len(video)
     return {
         "run": cfg.run, "seed": None, "profile": cfg.profile, "dataset": cfg.data.dataset,
-        "config_hash": cfg.hash(), "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(), **vc.result(),
+        "config_hash": cfg.hash(), "overrides": cfg.overrides, "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(),
+        **vc.result(),
         "per_class_iou": [None if np.isnan(v) else v for v in cm.per_class_iou()],
         "num_frames": total, "num_videos": len(videos),
         **({"cue_accuracy": cues.result()} if cues is not None else {}), "weights": source,
@@ -129,7 +130,8 @@ def evaluate_annotated(cfg: RunConfig, model: Segmenter, split: str, device: tor
             cm.update(to_prediction(logits, tuple(frames.shape[-2:]), label.shape), label)
     return {
         "run": cfg.run, "seed": None, "profile": cfg.profile, "dataset": cfg.data.dataset,
-        "config_hash": cfg.hash(), "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(), "mVC8": None,
+        "config_hash": cfg.hash(), "overrides": cfg.overrides, "split": split, "mIoU": cm.miou(), "WIoU": cm.wiou(),
+        "mVC8": None,
         "mVC16": None, "per_class_iou": [None if np.isnan(v) else v for v in cm.per_class_iou()],
         "num_frames": len(clips), "num_videos": len(clips),
     }
@@ -142,7 +144,7 @@ def write_metrics(result: dict[str, Any], seed: int, paths: RunPaths, cfg: RunCo
     result["seed"] = seed
     write_json(paths.metrics, result)
     if track:
-        from mrcfa.engine.train import open_tracker
+        from mrcfa.engine.tracked import open_tracker
 
         weights = result["weights"]
         label = Path(weights["path"]).stem if external else None

@@ -11,10 +11,18 @@ import torch
 from mrcfa.config import RunConfig
 from mrcfa.data.check import check_dataset
 from mrcfa.data.synth import settings_mismatch
+from mrcfa.errors import UserError
 
 
-class PreflightError(RuntimeError):
-    pass
+class PreflightError(UserError, RuntimeError):
+    """Everything wrong before a job starts: one problem in the message, several as details above it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        if len(problems) == 1:
+            super().__init__(f"preflight failed: {problems[0]}")
+        else:
+            super().__init__(f"preflight failed: {len(problems)} problems, listed above",
+                             [f"  {p}" for p in problems])
 
 
 def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -66,5 +74,5 @@ def preflight(cfg: RunConfig, device: torch.device, work: Path, splits: tuple[st
     if free_gb < min_free_gb:
         errors.append(f"{work}: only {free_gb:.1f} GiB free, need {min_free_gb} GiB for checkpoints")
     if errors:
-        raise PreflightError("preflight failed:\n  " + "\n  ".join(errors))
+        raise PreflightError(errors)
     return facts

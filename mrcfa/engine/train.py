@@ -31,6 +31,7 @@ from mrcfa.atomic import atomic_write, write_json, write_text
 from mrcfa.engine.optim import build_optimizer, set_lr
 from mrcfa.engine.paths import RunPaths
 from mrcfa.engine.preflight import preflight
+from mrcfa.engine.tracked import open_tracker
 from mrcfa.models.checkpoints import load_weights
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
@@ -96,17 +97,6 @@ def unwrap(model: torch.nn.Module) -> Segmenter:
     return model.module if hasattr(model, "module") else model  # type: ignore[return-value]
 
 
-def open_tracker(cfg: RunConfig, seed: int, run_id: str | None = None, tags: dict[str, str] | None = None,
-                 weights_label: str | None = None) -> Any:
-    """The MLflow run of (run, seed); continues an existing one. `weights_label` names weights that are not
-    the run's training result (`evaluate --weights`): they get an MLflow run of their own, `run@label`."""
-    from mrcfa.tracking import Tracker
-
-    run = cfg.run if weights_label is None else f"{cfg.run}@{weights_label}"
-    return Tracker(dataset=cfg.data.dataset, profile=cfg.profile, run=run, seed=seed, params=cfg.to_dict(),
-                   tags={"config_hash": cfg.hash(), "seed": str(seed), **(tags or {})}, run_id=run_id)
-
-
 def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | None = None,
           track: bool = True, tags: dict[str, str] | None = None, progress: bool = True) -> dict[str, Any]:
     env = dist.init()
@@ -152,6 +142,7 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
     tracker = open_tracker(cfg, seed, run_id, tags) if track and env.rank == 0 else None
     if tracker is not None:
         tracker.set_tags({"mrcfa.device": str(device), **{f"mrcfa.{k}": v for k, v in facts.items()}})
+        tracker.monitor_system()
 
     loader_gen = torch.Generator().manual_seed(seed)  # keeps DataLoader seeding off the global RNG
     loader = DataLoader(
@@ -215,7 +206,7 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
         signals.restore()
 
     result = {"run": cfg.run, "seed": seed, "profile": cfg.profile, "config_hash": cfg.hash(),
-              "iters": tc.iters, "final_loss": history[-1][1] if history else None,
+              "overrides": cfg.overrides, "iters": tc.iters, "final_loss": history[-1][1] if history else None,
               "seconds": round(time.time() - t0, 2), **count_parameters(unwrap(model))}
     if env.rank == 0:
         atomic_write(paths.model, lambda p: torch.save(unwrap(model).state_dict(), p))

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
+from mrcfa.errors import UserError
+
 SHOWN_KEYS = 3  # keys named in a one-line message; the full lists go to --json
 
 
-class CheckpointMismatch(RuntimeError):
+class CheckpointMismatch(UserError, RuntimeError):
     """A checkpoint cannot be read, or does not fit the model exactly."""
 
     def __init__(self, message: str, report: "WeightReport | None" = None) -> None:
@@ -75,6 +77,15 @@ def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: s
     return report
 
 
+def _load_failure(e: Exception) -> str:
+    """torch.load's reason in one short line: its weights-only refusal names the cause after a long preamble."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    unpickler = text.find("WeightsUnpickler error:")
+    if unpickler >= 0:
+        text = text[unpickler:].split(" Check the documentation", 1)[0]
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A checkpoint's tensors, read safely (`weights_only`) and unwrapped from mmcv/timm containers."""
     import torch
@@ -87,8 +98,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # corrupt file, pickle with arbitrary objects, truncated download
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointMismatch(f"{path}: cannot be read as a PyTorch checkpoint ({reason[:160]})") from e
+        raise CheckpointMismatch(f"{path}: cannot be read as a PyTorch checkpoint ({_load_failure(e)}); "
+                                 "copy or download it again") from e
     for key in ("state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

@@ -1,0 +1,93 @@
+"""`--set` overrides (hash, variant name, results) and derived profiles (`extends:`), seen alike by the
+pipeline's config and the analysis."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.registry import load_profile
+from conftest import ROOT
+from mrcfa.cli import main
+from mrcfa.config import load_registry, read_profile
+from mrcfa.overrides import format_overrides, parse_overrides
+
+PROFILES = ROOT / "experiments" / "profiles"
+REGISTRY = load_registry(ROOT / "experiments" / "registry.yaml")
+
+
+def test_values_are_yaml() -> None:
+    parsed = parse_overrides(["model.keep_ratio=0.3", "model.ref_offsets=[-6, -3]", "train.amp=true",
+                              "train.lr=1e-3", "model.pretrained=null", "data.root=/data/vspw",
+                              "train.iters=100", "train.iters=200"])
+    assert parsed == {"model.keep_ratio": 0.3, "model.ref_offsets": [-6, -3], "train.amp": True, "train.lr": 1e-3,
+                      "model.pretrained": None, "data.root": "/data/vspw", "train.iters": 200}
+    assert format_overrides(parsed).startswith("model.keep_ratio=0.3 model.ref_offsets=[-6, -3] train.amp=true")
+
+
+def test_overrides_make_a_variant_with_its_own_hash() -> None:
+    base = REGISTRY.resolve("smoke", "mrcfa_b1")
+    cfg = REGISTRY.resolve("smoke", "mrcfa_b1", parse_overrides(["model.keep_ratio=0.3", "train.iters=200"]))
+    assert (cfg.model.keep_ratio, cfg.train.iters) == (0.3, 200)
+    assert cfg.hash() != base.hash() and cfg.run == f"mrcfa_b1+{cfg.hash()[:8]}"
+    assert cfg.overrides == {"model.keep_ratio": 0.3, "train.iters": 200}
+    # Setting what the run already has, or where the data lives, changes nothing: same run, same hash.
+    same = REGISTRY.resolve("smoke", "mrcfa_b1", parse_overrides(["model.keep_ratio=0.5", "data.root=/elsewhere"]))
+    assert same.run == "mrcfa_b1" and same.hash() == base.hash() and same.data.root == "/elsewhere"
+    # The variant equals the registry run that has those settings, up to the name.
+    p30 = REGISTRY.resolve("smoke", "mrcfa_b1", parse_overrides(["model.keep_ratio=0.3"]))
+    assert p30.hash() == REGISTRY.resolve("smoke", "mrcfa_b1_p30").hash()
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(argv))
+    return code, out.getvalue()
+
+
+def test_overrides_are_recorded_in_the_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _cli("synth", "--profile", "smoke", "--registry", str(ROOT / "experiments/registry.yaml"), "--json")[0] == 0
+    sets = ["--set", "train.iters=2", "--set", "train.warmup_iters=1"]
+    code, out = _cli("config", "--profile", "smoke", "--run", "segformer_b1", *sets)
+    resolved = json.loads(out)
+    assert code == 0 and resolved["train"]["iters"] == 2
+    assert resolved["overrides"] == {"train.iters": 2, "train.warmup_iters": 1}
+    code, out = _cli("train", "--profile", "smoke", "--run", "segformer_b1", "--no-track", "--json",
+                     "--threads", "1", *sets)
+    trained = json.loads(out)
+    run_dir = tmp_path / "results/smoke/runs" / resolved["run"] / "seed0"
+    assert code == 0 and resolved["run"] == f"segformer_b1+{resolved['hash'][:8]}"
+    assert json.loads((run_dir / "train.json").read_text()) == trained
+    assert trained["config_hash"] == resolved["hash"] and trained["overrides"] == resolved["overrides"]
+    assert trained["iters"] == 2 and not (tmp_path / "results/smoke/runs/segformer_b1").exists()
+    # The same --set on evaluate finds the variant's model; metrics.json records them too.
+    code, _ = _cli("evaluate", "--profile", "smoke", "--run", "segformer_b1", "--no-track", "--json",
+                   "--threads", "1", *sets)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert code == 0 and metrics["overrides"] == resolved["overrides"] and metrics["config_hash"] == resolved["hash"]
+
+
+def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -> None:
+    short, paper = read_profile(PROFILES, "paper_short"), read_profile(PROFILES, "paper")
+    assert "extends" not in short and short["datasets"] == paper["datasets"]
+    assert short["train"] == {**paper["train"], "iters": 20000, "accum_steps": 4, "checkpoint_every": 1000}
+    assert short["resources"]["train"]["runtime"] == 1800 and short["resources"]["bench"] == paper["resources"]["bench"]
+    cfg = REGISTRY.resolve("paper_short", "mrcfa_b1")
+    assert (cfg.train.iters, cfg.train.batch_size, cfg.train.accum_steps, cfg.model.pretrained) == (
+        20000, 8, 4, "weights/mit_b1.pth")
+    # The analysis reads the same merged profile (seeds, datasets, resources).
+    seen = load_profile(PROFILES / "paper_short.yaml")
+    assert seen.name == "paper_short" and list(seen.seeds) == paper["seeds"]
+    assert seen.datasets == short["datasets"] and seen.resources == short["resources"]
+    # Two levels: mappings merge key by key, lists are replaced whole.
+    (tmp_path / "base.yaml").write_text("seeds: [0, 1, 2]\ntrain: {iters: 10, lr: 0.1}\n")
+    (tmp_path / "mid.yaml").write_text("extends: base\nseeds: [5]\ntrain: {iters: 20}\n")
+    (tmp_path / "leaf.yaml").write_text("extends: mid\ntrain: {lr: 0.5}\n")
+    assert read_profile(tmp_path, "leaf") == {"seeds": [5], "train": {"iters": 20, "lr": 0.5}}
+    assert load_profile(tmp_path / "leaf.yaml").seeds == (5,)
