@@ -25,6 +25,15 @@ _SAR_KERNELS_SINGLE = {4: (3,), 3: (5,), 2: (5,), 1: (5,)}
 _SAR_KERNELS_DOUBLE = {4: (3, 3), 3: (3, 3), 2: (5, 3), 1: (5, 3)}
 
 
+def conv_per_map(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                 padding: int | tuple[int, ...]) -> torch.Tensor:
+    """The same conv on every map of an N×cin×h×w stack: one convolution whose N groups are the maps."""
+    n = x.shape[0]
+    y = F.conv2d(x.reshape(1, -1, *x.shape[-2:]), weight.repeat(n, 1, 1, 1), bias.repeat(n), padding=padding,
+                 groups=n)
+    return y.view(n, -1, *y.shape[-2:])
+
+
 class MapBlock(nn.Sequential):
     """(conv → GroupNorm(1 group) → ReLU)× applied to every map of an N×c×h×w stack on its own.
 
@@ -33,11 +42,9 @@ class MapBlock(nn.Sequential):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
         for conv, norm in zip(self[0::3], self[1::3]):  # each (conv, norm, relu) triple
-            y = F.conv2d(x.reshape(1, -1, *x.shape[-2:]), conv.weight.repeat(n, 1, 1, 1), conv.bias.repeat(n),
-                         padding=conv.padding, groups=n)
-            x = F.relu_(F.group_norm(y.view(n, -1, *y.shape[-2:]), 1, norm.weight, norm.bias, norm.eps))
+            y = conv_per_map(x, conv.weight, conv.bias, conv.padding)
+            x = F.relu_(F.group_norm(y, 1, norm.weight, norm.bias, norm.eps))  # per map: N×c×h×w
         return x
 
 
