@@ -41,6 +41,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_affinity.py
 	$(PY) scripts/bench_data.py
 
 gpu-check: $(STAMP)
