@@ -11,13 +11,14 @@ export HF_HUB_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: venv table2 all test bench dvc clean-results help
+.PHONY: venv table2 all test bench gpu-check dvc clean-results help
 
 help:
 	@echo "make table2   reproduce Table 2 on the $(PROFILE) profile (snakemake table2 --cores $(CORES))"
 	@echo "make all      every table, figure and the report (snakemake all)"
 	@echo "make test     run the test suite"
 	@echo "make bench    model speed/memory ratios on this machine (480x864, batch 1)"
+	@echo "make gpu-check  on a CUDA machine: 50 paper-profile iterations + GPU benchmarks, one JSON (<10 min)"
 	@echo "make dvc      regenerate dvc.yaml and params.yaml from the registry"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -43,7 +44,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_affinity.py
 	$(PY) scripts/bench_data.py
+
+gpu-check: $(STAMP)
+	PY=$(PY) scripts/gpu_check.sh
 
 dvc: $(STAMP)
 	$(PY) workflow/scripts/generate_dvc.py

@@ -17,8 +17,9 @@ import torch
 import yaml
 from PIL import Image
 
-from conftest import tool_env
+from conftest import ROOT, tool_env
 from mrcfa.config import load_registry
+from mrcfa.engine.bench import interleaved, train_step
 from mrcfa.engine.preflight import data_problems
 
 RESUME_PROFILE = {
@@ -202,6 +203,25 @@ def test_bench_json(project):
     assert result["flops_clip"] > result["flops_cached"]  # a clip runs the backbone on every frame
     assert result["params_inference"] < result["params_total"]
     assert result["size"] == [64, 96] and result["versions"]["torch"] == torch.__version__
+
+
+def test_interleaved_rounds_and_train_step():
+    cfg = load_registry(ROOT / "experiments/registry.yaml").resolve("smoke", "mrcfa_b1")
+    step = train_step(cfg, torch.device("cpu"))
+    calls: list[str] = []
+    times = interleaved({"a": lambda: calls.append("a"), "train": step, "b": lambda: calls.append("b")},
+                        rounds=2, warmup=1, device=torch.device("cpu"))
+    assert calls == ["a", "b"] * 3  # round-robin, warm-up round included
+    assert {k: len(v) for k, v in times.items()} == {"a": 2, "train": 2, "b": 2}
+    assert all(t > 0 for t in times["train"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine-without-CUDA path")
+def test_gpu_check_without_cuda_says_so_in_one_line():
+    proc = subprocess.run(["bash", str(ROOT / "scripts/gpu_check.sh")], env=tool_env(PY=sys.executable),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.count("\n") == 1 and "no CUDA" in proc.stdout
+    assert proc.stderr == ""
 
 
 def test_config_errors_are_reported_with_the_field(project):

@@ -6,6 +6,9 @@ Two named protocols:
 - `clip` (the released `tools/benchmark.py`): a whole clip forward, every frame through the backbone.
 Both include resizing the logits to the input and the argmax, and synchronise the device around each
 call. Peak memory: the CUDA allocator's peak; on CPU the peak RSS of a fresh process per protocol.
+
+`interleaved` times several such workloads (and `train_step`, one optimiser step) round-robin in one
+process, for ratios that a busy spell of a shared machine does not skew.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from mrcfa.config import ModelConfig
+from mrcfa.config import ModelConfig, RunConfig
+from mrcfa.engine.optim import build_optimizer
 from mrcfa.engine.preflight import sha256
 from mrcfa.models.checkpoints import load_weights
+from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
 from mrcfa.models.streaming import StreamingPredictor
 
@@ -68,6 +74,55 @@ def bench_model(cfg: ModelConfig, weights: str | Path | None = None) -> Segmente
     if weights is not None:
         load_weights(model, weights)
     return model
+
+
+def train_step(cfg: RunConfig, device: torch.device, seed: int = 0) -> Callable[[], None]:
+    """One optimiser step of `cfg`'s training (one process's micro-batch at the training crop, AMP as
+    `mrcfa train` uses it) on a fixed random batch: the model's share of an iteration, without data loading."""
+    torch.manual_seed(seed)
+    model = bench_model(cfg.model).to(device).train()
+    optimizer = build_optimizer(model, cfg.train)
+    use_amp = cfg.train.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    b, t, (h, w) = cfg.train.batch_size // cfg.train.accum_steps, cfg.model.num_frames, cfg.data.crop
+    frames = torch.randn(b, t, 3, h, w, device=device)
+    labels = torch.randint(0, cfg.model.num_classes, (b, t, h, w), device=device)
+    labeled = torch.ones(b, t, dtype=torch.bool, device=device)
+
+    def step() -> None:
+        with torch.autocast(device.type, enabled=use_amp):
+            loss = clip_loss(model(frames), labels, labeled)["loss"]
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
+def inference(model_cfg: ModelConfig, protocol: str, size: tuple[int, int],
+              device: torch.device) -> Callable[[], torch.Tensor]:
+    """One timed unit of `protocol` (a new frame, or a clip), with the streaming cache already filled."""
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        run = _runner(bench_model(model_cfg).to(device).eval(), protocol, size, device)
+    return torch.inference_mode()(run)
+
+
+def interleaved(workloads: dict[str, Callable[[], Any]], rounds: int, warmup: int,
+                device: torch.device) -> dict[str, list[float]]:
+    """Seconds per call of each workload, one call of each per round: a slow spell of a shared machine
+    then slows every workload alike instead of the one that happened to run during it."""
+    times: dict[str, list[float]] = {name: [] for name in workloads}
+    for r in range(warmup + rounds):
+        for name, run in workloads.items():
+            _sync(device)
+            t = time.perf_counter()
+            run()
+            _sync(device)
+            if r >= warmup:
+                times[name].append(time.perf_counter() - t)
+    return times
 
 
 @torch.inference_mode()

@@ -40,6 +40,8 @@ def mean_across_ranks(value: float) -> float:
     """The mean of a scalar over all processes (the logged loss covers the whole global batch)."""
     if not td.is_initialized():
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    # NCCL reduces only tensors on the GPU; gloo (CPU runs) only on the CPU.
+    device = torch.device("cuda", torch.cuda.current_device()) if td.get_backend() == "nccl" else None
+    t = torch.tensor([value], dtype=torch.float64, device=device)
     td.all_reduce(t)
     return t.item() / td.get_world_size()

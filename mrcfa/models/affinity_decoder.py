@@ -6,6 +6,11 @@ map with small 2-D conv blocks over target positions, MAA upsamples the deeper m
 shallower one and mixes the sum with another conv block, deep to shallow. Blocks follow the released
 code: conv → GroupNorm(1 group) → ReLU, single-conv blocks for every backbone except B1, whose blocks
 have two convs and carry two channels between SAR and MAA.
+
+The maps are many (B1 streaming at 480×864: 3 references × 202 kept tokens = 606) and small, with one or two
+channels each. Convolving them as a batch of one-channel images is slow on CPU; each block instead runs
+them as the groups of one grouped convolution (the same weights for every map), then normalises each map
+on its own, as the released per-map GroupNorm does.
 """
 
 from __future__ import annotations
@@ -20,11 +25,34 @@ _SAR_KERNELS_SINGLE = {4: (3,), 3: (5,), 2: (5,), 1: (5,)}
 _SAR_KERNELS_DOUBLE = {4: (3, 3), 3: (3, 3), 2: (5, 3), 1: (5, 3)}
 
 
-def _block(channels: list[int], kernels: tuple[int, ...]) -> nn.Sequential:
+def conv_per_map(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                 padding: int | tuple[int, ...]) -> torch.Tensor:
+    """The same conv on every map of an N×cin×h×w stack: one convolution whose N groups are the maps."""
+    n = x.shape[0]
+    y = F.conv2d(x.reshape(1, -1, *x.shape[-2:]), weight.repeat(n, 1, 1, 1), bias.repeat(n), padding=padding,
+                 groups=n)
+    return y.view(n, -1, *y.shape[-2:])
+
+
+class MapBlock(nn.Sequential):
+    """(conv → GroupNorm(1 group) → ReLU)× applied to every map of an N×c×h×w stack on its own.
+
+    The layers stay an nn.Sequential (state-dict keys `0.weight`, `1.weight`, …, as released); only the
+    layout of the computation changes: the N maps are the groups of one convolution.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv, norm in zip(self[0::3], self[1::3]):  # each (conv, norm, relu) triple
+            y = conv_per_map(x, conv.weight, conv.bias, conv.padding)
+            x = F.relu_(F.group_norm(y, 1, norm.weight, norm.bias, norm.eps))  # per map: N×c×h×w
+        return x
+
+
+def _block(channels: list[int], kernels: tuple[int, ...]) -> MapBlock:
     layers: list[nn.Module] = []
     for cin, cout, k in zip(channels[:-1], channels[1:], kernels):
         layers += [nn.Conv2d(cin, cout, k, padding=k // 2), nn.GroupNorm(1, cout), nn.ReLU(inplace=True)]
-    return nn.Sequential(*layers)
+    return MapBlock(*layers)
 
 
 def upsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
