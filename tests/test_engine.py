@@ -23,7 +23,7 @@ from mrcfa.engine.bench import interleaved, train_step
 from mrcfa.engine.preflight import data_problems
 
 RESUME_PROFILE = {
-    "train": {"iters": 24, "batch_size": 2, "warmup_iters": 2, "checkpoint_every": 4, "log_every": 1,
+    "train": {"iters": 48, "batch_size": 2, "warmup_iters": 2, "checkpoint_every": 4, "log_every": 1,
               "lr": 1e-3},
 }
 
@@ -68,8 +68,7 @@ def test_kill9_and_rerun_equals_an_uninterrupted_run(project, tmp_path):
         time.sleep(0.05)
     assert ckpt.exists(), "no checkpoint was written"
     saved_at = torch.load(ckpt, weights_only=False)["iter"]
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)  # at once: a fast machine finishes the remaining iterations in well under 1 s
     proc.wait()
     assert not (run_dir / "model.pt").exists()
     resumed = mrcfa(project, *_train_args())
