@@ -167,13 +167,10 @@ def fit(ckpt: Checkpoint, module: torch.nn.Module) -> tuple[dict[str, torch.Tens
 
 
 def model_name(cfg: ModelConfig) -> str:
-    """How a model config reads in messages: `mrcfa_b1`, with its scale and classes."""
-    scale = []
-    if cfg.width_div > 1:
-        scale.append(f"widths ÷{cfg.width_div}")
-    if cfg.depth_cap is not None:
-        scale.append(f"at most {cfg.depth_cap} block(s) per stage")
-    return f"{cfg.arch}_{cfg.backbone}" + (f" ({', '.join(scale)})" if scale else "") + f", {cfg.num_classes} classes"
+    """How a model config reads in messages: `mrcfa_b1`, with its scale (CPU profiles) and classes."""
+    full = cfg.embed_dims == MIT_EMBED_DIMS[cfg.backbone] and cfg.depths == MIT_DEPTHS[cfg.backbone]
+    scale = "" if full else f" (MiT widths {cfg.embed_dims}, depths {cfg.depths})"
+    return f"{cfg.arch}_{cfg.backbone}{scale}, {cfg.num_classes} classes"
 
 
 def load_weights(model: Segmenter, path: str | Path, purpose: str = "trained weights") -> Checkpoint:
@@ -187,7 +184,7 @@ def load_weights(model: Segmenter, path: str | Path, purpose: str = "trained wei
     if not report.ok:
         raise CheckpointMismatch(
             f"{path} is {ckpt.describe()}, but the run builds {model_name(model.cfg)}: {report.summary()} "
-            f"(`mrcfa weights check {path} --json` lists every key)", report)
+            f"(`mrcfa weights check --profile P --run R {path} --json` lists every key)", report)
     model.load_state_dict(state, strict=True)
     return ckpt
 
