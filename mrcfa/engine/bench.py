@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from mrcfa.config import ModelConfig, RunConfig
 from mrcfa.engine.optim import build_optimizer
 from mrcfa.engine.preflight import sha256
 from mrcfa.models.checkpoints import load_weights
+from mrcfa.models.labels import logits_to_labels
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
 from mrcfa.models.streaming import StreamingPredictor
@@ -44,7 +44,7 @@ def _sync(device: torch.device) -> None:
 
 
 def _postprocess(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(logits, size, mode="bilinear", align_corners=False).argmax(1)
+    return logits_to_labels(logits, [size])
 
 
 def _runner(model: Segmenter, protocol: str, size: tuple[int, int], device: torch.device, seed: int = 0):

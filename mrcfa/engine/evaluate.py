@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
@@ -31,6 +30,7 @@ from mrcfa.engine.paths import RunPaths
 from mrcfa.metrics import ConfusionMatrix, StateAccuracy, VideoConsistency, cue_accuracy_scalars
 from mrcfa.engine.preflight import sha256
 from mrcfa.models.checkpoints import Checkpoint, load_weights
+from mrcfa.models.labels import logits_to_labels
 from mrcfa.models.segmenter import Segmenter, build_model
 from mrcfa.models.streaming import StreamingPredictor
 
@@ -49,11 +49,8 @@ def checkpoint_dir(cfg: RunConfig, weights: str | Path, results_root: str | Path
 
 
 def to_prediction(logits: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:
-    """1×K×h×w logits -> H×W uint8 labels at the original resolution."""
-    x = F.interpolate(logits, input_size, mode="bilinear", align_corners=False)
-    if tuple(original_size) != tuple(input_size):
-        x = F.interpolate(x, original_size, mode="bilinear", align_corners=False)
-    return x.argmax(1)[0].to(torch.uint8).cpu().numpy()
+    """1×K×h×w logits -> H×W uint8 labels at the original resolution (to the network input, then the frame)."""
+    return logits_to_labels(logits, [input_size, original_size])[0].to(torch.uint8).cpu().numpy()
 
 
 def save_png(path: Path, labels: np.ndarray) -> None:
