@@ -29,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mrcfa.config import ModelConfig, RunConfig
 from mrcfa.engine.optim import build_optimizer
 from mrcfa.engine.preflight import sha256
-from mrcfa.models.checkpoints import load_weights
+from mrcfa.models.checkpoints import model_from_file
 from mrcfa.models.labels import logits_to_labels
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
@@ -70,10 +70,9 @@ def _runner(model: Segmenter, protocol: str, size: tuple[int, int], device: torc
 
 def bench_model(cfg: ModelConfig, weights: str | Path | None = None) -> Segmenter:
     """Random weights as the released benchmark uses (never the ImageNet file), or a checkpoint's."""
-    model = build_model(dataclasses.replace(cfg, pretrained=None))
     if weights is not None:
-        load_weights(model, weights)
-    return model
+        return model_from_file(cfg, weights)[0]
+    return build_model(dataclasses.replace(cfg, pretrained=None))
 
 
 def train_step(cfg: RunConfig, device: torch.device, seed: int = 0) -> Callable[[], None]:

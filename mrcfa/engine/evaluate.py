@@ -8,7 +8,6 @@ come (confusion matrix + running video-consistency windows) and written out only
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,17 +28,15 @@ from mrcfa.atomic import atomic_write, write_json
 from mrcfa.engine.paths import RunPaths
 from mrcfa.metrics import ConfusionMatrix, StateAccuracy, VideoConsistency, cue_accuracy_scalars
 from mrcfa.engine.preflight import sha256
-from mrcfa.models.checkpoints import Checkpoint, load_weights
+from mrcfa.models.checkpoints import Checkpoint, model_from_file
 from mrcfa.models.labels import logits_to_labels
-from mrcfa.models.segmenter import Segmenter, build_model
+from mrcfa.models.segmenter import Segmenter
 from mrcfa.models.streaming import StreamingPredictor
 
 
 def load_trained(cfg: RunConfig, weights: str | Path, device: torch.device) -> tuple[Segmenter, Checkpoint]:
-    """The run's model with every tensor from `weights` (any supported layout); ImageNet weights are not
-    read, since the file replaces them all."""
-    model = build_model(dataclasses.replace(cfg.model, pretrained=None))
-    ckpt = load_weights(model, weights)
+    """The run's model with every tensor from `weights` (any supported layout)."""
+    model, ckpt = model_from_file(cfg.model, weights)
     return model.to(device).eval(), ckpt
 
 

@@ -9,7 +9,6 @@ killed at any point and rerun ends with the same weights as an uninterrupted one
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import csv
 import io
 import random
@@ -32,7 +31,7 @@ from mrcfa.engine.optim import build_optimizer, set_lr
 from mrcfa.engine.paths import RunPaths
 from mrcfa.engine.preflight import preflight
 from mrcfa.engine.tracked import open_tracker
-from mrcfa.models.checkpoints import load_weights
+from mrcfa.models.checkpoints import model_from_file
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
 
@@ -110,9 +109,8 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
 
     seed_everything(seed)
     configure_determinism(tc.deterministic, device)
-    if tc.init_from:  # fine-tuning: the whole model comes from the file, so ImageNet weights are not read
-        model: torch.nn.Module = build_model(dataclasses.replace(cfg.model, pretrained=None))
-        load_weights(unwrap(model), tc.init_from, purpose="a model to fine-tune from")
+    if tc.init_from:  # fine-tuning: the whole model comes from the file
+        model: torch.nn.Module = model_from_file(cfg.model, tc.init_from, "a model to fine-tune from")[0]
     else:
         model = build_model(cfg.model)
     model = model.to(device)

@@ -189,6 +189,13 @@ def load_weights(model: Segmenter, path: str | Path, purpose: str = "trained wei
     return ckpt
 
 
+def model_from_file(cfg: ModelConfig, path: str | Path,
+                    purpose: str = "trained weights") -> tuple[Segmenter, Checkpoint]:
+    """`cfg`'s model with every tensor from `path`: the file replaces them all, so ImageNet weights are not read."""
+    model = Segmenter(replace(cfg, pretrained=None))
+    return model, load_weights(model, path, purpose)
+
+
 # --- `mrcfa weights check` ------------------------------------------------------------------------
 
 WEIGHT_ARCHS = tuple(f"{family}_{b}" for family in ("mit", "segformer", "mrcfa") for b in BACKBONES)

@@ -4,17 +4,19 @@
 #   snakemake released --config profile=paper
 
 
+# The files are VSPW models: they are evaluated on real-data profiles only.
+RELEASED_APPLIES = PROFILE_SPEC["datasets"].get("vspw", {}).get("source") != "synth"
+
+
 def released_present():
-    """Runs whose released checkpoint is on disk (real-data profiles only: the files are VSPW models)."""
-    if PROFILE_SPEC["datasets"].get("vspw", {}).get("source") == "synth":
-        return []
-    return [run for run, path in REGISTRY.released.items() if os.path.isfile(path)]
+    """Runs whose released checkpoint is on disk."""
+    return [run for run, path in REGISTRY.released.items() if RELEASED_APPLIES and os.path.isfile(path)]
 
 
 def released_note():
-    missing = [f"{path} (MRCFA {run})" for run, path in REGISTRY.released.items() if not os.path.isfile(path)]
-    if PROFILE_SPEC["datasets"].get("vspw", {}).get("source") == "synth":
+    if not RELEASED_APPLIES:
         return f"released checkpoints are VSPW models: evaluate them with --config profile=paper, not {PROFILE}"
+    missing = [f"{path} (MRCFA {run})" for run, path in REGISTRY.released.items() if not os.path.isfile(path)]
     if not missing:
         return "every released checkpoint is present"
     return ("not found, so left out: " + ", ".join(missing) + ". Download the authors' trained weights "
