@@ -18,7 +18,7 @@ from analysis.plots import (
     plot_training_curves,
 )
 from analysis.qualitative import IGNORE, palette, plot_figure3
-from analysis.registry import load_registry
+from mrcfa.experiments.registry import load_registry
 from analysis.synthetic import write_profile, write_results
 from analysis.table_model import build_table
 from analysis.workspace import open_workspace

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import EXIT_MISSING, main
-from analysis.registry import load_registry
+from mrcfa.experiments.registry import load_registry
 from analysis.results import load_results
 from analysis.synthetic import write_profile, write_results
 from analysis.table_model import build_table, vs_paper_frame

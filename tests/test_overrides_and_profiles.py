@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.registry import load_profile
+from mrcfa.experiments.profiles import load_profile
 from conftest import ROOT
 from mrcfa.cli import main
-from mrcfa.config import load_registry, read_profile
+from mrcfa.experiments.profiles import read_profile
+from mrcfa.experiments.registry import load_registry
 from mrcfa.overrides import format_overrides, parse_overrides
 
 PROFILES = ROOT / "experiments" / "profiles"
@@ -82,7 +83,7 @@ def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -
     assert (cfg.train.iters, cfg.train.batch_size, cfg.train.accum_steps, cfg.model.pretrained) == (
         20000, 8, 4, "weights/mit_b1.pth")
     # The analysis reads the same merged profile (seeds, datasets, resources).
-    seen = load_profile(PROFILES / "paper_short.yaml")
+    seen = load_profile(PROFILES, "paper_short")
     assert seen.name == "paper_short" and list(seen.seeds) == paper["seeds"]
     assert seen.datasets == short["datasets"] and seen.resources == short["resources"]
     # Two levels: mappings merge key by key, lists are replaced whole.
@@ -90,4 +91,4 @@ def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -
     (tmp_path / "mid.yaml").write_text("extends: base\nseeds: [5]\ntrain: {iters: 20}\n")
     (tmp_path / "leaf.yaml").write_text("extends: mid\ntrain: {lr: 0.5}\n")
     assert read_profile(tmp_path, "leaf") == {"seeds": [5], "train": {"iters": 20, "lr": 0.5}}
-    assert load_profile(tmp_path / "leaf.yaml").seeds == (5,)
+    assert load_profile(tmp_path, "leaf").seeds == (5,)
