@@ -28,7 +28,7 @@ from analysis.metrics import metric
 from analysis.stats import Interval, paired_interval, welch_interval
 from analysis.workspace import Workspace
 from mrcfa import atomic
-from mrcfa.claims import ClaimSpec, Side
+from mrcfa.experiments.claims import ClaimSpec, Side
 
 CLAIMS_COLUMNS = ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "verdict"]
 VERDICTS = ("holds", "contradicted", "inconclusive")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from analysis.metrics import MetricDef, decimals_for, format_number, metric
-from analysis.table_model import Stat, Table, effect_unit
+from analysis.table_model import Stat, Table, TableRow, effect_unit
 
 MISSING = "--"
 
@@ -35,6 +35,7 @@ class Flavour:
     up: str
     down: str
     dagger: Callable[[str], str]
+    stale: Callable[[str], str]  # marks a row whose results were made with another config
     metric_name: Callable[[MetricDef], str]
     signed: Callable[[str], str]  # "+0.3" / "-0.2" as the markup likes signs
 
@@ -47,6 +48,7 @@ LATEX = Flavour(
     up=r"$\uparrow$",
     down=r"$\downarrow$",
     dagger=lambda s: rf"{s}$^\dagger$",
+    stale=lambda s: rf"{s}$^\ddagger$",
     metric_name=lambda m: m.latex,
     signed=lambda s: f"${s}$",
 )
@@ -59,6 +61,7 @@ MARKDOWN = Flavour(
     up="↑",
     down="↓",
     dagger=lambda s: f"{s}†",
+    stale=lambda s: f"{s}‡",
     metric_name=lambda m: m.text,
     signed=lambda s: s,
 )
@@ -71,11 +74,14 @@ HTML = Flavour(
     up="↑",
     down="↓",
     dagger=lambda s: f"{s}<sup>†</sup>",
+    stale=lambda s: f"{s}<sup>‡</sup>",
     metric_name=lambda m: html.escape(m.text),
     signed=lambda s: s.replace("-", "−"),
 )
 
 CITED_NOTE = "values cited from the paper (not run here)"
+STALE_NOTE = ("stale: results made with another config than the registry and profile give this run today (its "
+              "config hash differs); rerun it")
 
 
 def metric_header(m: str, fl: Flavour) -> str:
@@ -116,13 +122,19 @@ def main_grid(table: Table, fl: Flavour) -> Grid:
     rows: list[list[str]] = []
     for i, r in enumerate(table.rows):
         cells = [fl.escape(r.cells.get(c, "")) for c in table.cells]
+        # Daggers go on the first non-empty descriptive cell (usually the method name).
+        j = next((k for k, c in enumerate(cells) if c), 0)
         if r.cited and cells:
-            # The dagger goes on the first non-empty descriptive cell (usually the method name).
-            j = next((k for k, c in enumerate(cells) if c), 0)
             cells[j] = fl.dagger(cells[j] or fl.escape(r.label))
+        if r.stale and cells:
+            cells[j] = fl.stale(cells[j] or fl.escape(r.label))
         values = [stat_text(m, r.shown(m), fl, bold=i in best[m]) for m in table.metrics]
         rows.append(cells + values)
     return Grid(header, rows, [r.cited for r in table.rows])
+
+
+def row_label(r: TableRow, fl: Flavour) -> str:
+    return fl.stale(fl.escape(r.label)) if r.stale else fl.escape(r.label)
 
 
 EFFECTS_NOTE = ("synthetic data: each row's effect against its reference row (Δ; relative change for FPS, memory "
@@ -152,7 +164,7 @@ def vs_paper_effects_grid(table: Table, fl: Flavour) -> Grid:
         if r.cited:
             continue
         own = r.reference == r.label
-        row = [fl.escape(r.label), fl.escape("reference" if own else (r.reference or MISSING))]
+        row = [row_label(r, fl), fl.escape("reference" if own else (r.reference or MISSING))]
         for m in table.metrics:
             if own:
                 row += ["ref.", "ref."]
@@ -187,7 +199,7 @@ def vs_paper_grid(table: Table, fl: Flavour) -> Grid:
     for r in table.rows:
         if r.cited:
             continue
-        row = [fl.escape(r.label)]
+        row = [row_label(r, fl)]
         for m in table.metrics:
             s = r.ours.get(m)
             paper = r.paper.get(m)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from analysis.flavours import (CITED_NOTE, LATEX, RELEASED_GROUP, Grid, latex_escape, main_grid, vs_paper_grid,
-                               vs_paper_parts)
+from analysis.flavours import (CITED_NOTE, LATEX, RELEASED_GROUP, STALE_NOTE, Grid, latex_escape, main_grid,
+                               vs_paper_grid, vs_paper_parts)
 from analysis.metrics import metric
 from analysis.table_model import Table
 
@@ -51,11 +51,20 @@ def _caption(table: Table, profile: str, extra: str = "") -> str:
     return " ".join(p for p in (latex_escape(table.title), extra, ours) if p)
 
 
+def _notes(*notes: str | None) -> str | None:
+    return r" \par ".join(n for n in notes if n) or None
+
+
+def _stale_note(table: Table) -> str | None:
+    return rf"$^\ddagger$ {latex_escape(STALE_NOTE.capitalize())}." if table.has_stale else None
+
+
 def render_table(table: Table, profile: str) -> str:
     grid = main_grid(table, LATEX)
     spec = "l" * len(table.cells) + "c" * len(table.metrics)
-    note = rf"$^\dagger$ {latex_escape(CITED_NOTE.capitalize())}." if table.has_cited else None
-    return _wrap(table.key, _caption(table, profile), spec, [_line(grid.header)], _body(grid), note)
+    cited = rf"$^\dagger$ {latex_escape(CITED_NOTE.capitalize())}." if table.has_cited else None
+    return _wrap(table.key, _caption(table, profile), spec, [_line(grid.header)], _body(grid),
+                 _notes(cited, _stale_note(table)))
 
 
 def render_vs_paper(table: Table, profile: str, claims: str | None = None) -> str:
@@ -77,7 +86,7 @@ def render_vs_paper(table: Table, profile: str, claims: str | None = None) -> st
         if table.released_metrics:
             extra += rf" ``released'': the authors' trained checkpoint ({latex_escape(RELEASED_GROUP)})."
     caption = _caption(table, profile, extra)
-    return _wrap(f"{table.key}_vs_paper", caption, spec, head, _body(grid), claims)
+    return _wrap(f"{table.key}_vs_paper", caption, spec, head, _body(grid), _notes(_stale_note(table), claims))
 
 
 def render_claims(header: list[str], rows: list[list[str]]) -> str:

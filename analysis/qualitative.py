@@ -16,7 +16,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from PIL import Image
 
-from analysis.registry import FigureSpec
+from mrcfa.experiments.tables import FigureSpec
 
 if TYPE_CHECKING:
     from analysis.workspace import Workspace

@@ -150,6 +150,13 @@ def load_results(results_root: str | Path, profile: str) -> Results:
                    provenance=make_provenance(prov), histories=histories)
 
 
+def stale_runs(provenance: pd.DataFrame, today: dict[str, str]) -> set[str]:
+    """Runs with a results file whose recorded config hash differs from `today`'s (run -> the hash the registry
+    resolves it to now): made with an older registry or profile. Files that record no hash are not judged."""
+    return {str(r.run) for r in provenance.itertuples()
+            if r.run in today and isinstance(r.config_hash, str) and r.config_hash and r.config_hash != today[r.run]}
+
+
 def summarise(values: pd.DataFrame) -> pd.DataFrame:
     """Mean, sample standard deviation (ddof=1; NaN for one seed) and count per (run, metric)."""
     if values.empty:

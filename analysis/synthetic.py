@@ -1,7 +1,9 @@
 """Writes a plausible results tree (and matching dataset frames) without training anything.
 
 Used by the tests to build fixtures, and handy for previewing tables, plots and the report.
-Numbers follow the paper's values for each run, with per-seed noise, so trends look realistic.
+Numbers follow the paper's values for each run, with per-seed noise, so trends look realistic. Given a loaded
+profile, the files record the config hash each run resolves to under it, as the engine's would; given only a
+profile's name, a made-up hash per run (such results read as stale against any real profile).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from analysis.registry import Registry
+from mrcfa.experiments.profiles import Profile
+from mrcfa.experiments.registry import Registry
 
 DEFAULT_PAPER = {"mIoU": 37.0, "WIoU": 59.0, "mVC8": 86.0, "mVC16": 81.0,
                  "fps": 40.0, "memory_mb": 900.0, "params_m": 15.0}
@@ -61,7 +64,7 @@ def write_dataset(root: Path, videos: list[str], frames: list[str], num_classes:
 
 def write_results(
     results_root: Path,
-    profile: str,
+    profile: str | Profile,
     registry: Registry,
     runs: list[str] | None = None,
     seeds: tuple[int, ...] = (0, 1),
@@ -77,21 +80,23 @@ def write_results(
     """offset: added to every evaluation metric (e.g. to make cited rows beat ours in a test)."""
     rng = np.random.default_rng(rng_seed)
     written = Written()
+    name = profile.name if isinstance(profile, Profile) else profile
     videos, frames = ["vid_a", "vid_b"], ["00000010", "00000020"]
     written.samples = [(v, f) for v in videos for f in frames]
     if data_root is not None:
         write_dataset(data_root, videos, frames, num_classes)
     for run in runs if runs is not None else list(registry.runs):
         paper = paper_values(registry, run)
-        run_dir = results_root / profile / "runs" / run
-        config_hash = hashlib.sha1(run.encode()).hexdigest()[:12]
+        run_dir = results_root / name / "runs" / run
+        config_hash = (registry.resolve(profile, run).hash() if isinstance(profile, Profile)
+                       else hashlib.sha1(run.encode()).hexdigest()[:12])
         for seed in seeds:
             vals = {m: round(paper[m] + offset + float(rng.normal(0, 0.4)), 4)
                     for m in ("mIoU", "WIoU", "mVC8", "mVC16")}
             written.eval[(run, seed)] = vals
             seed_dir = run_dir / f"seed{seed}"
             _write_json(seed_dir / "metrics.json", {
-                "run": run, "seed": seed, "profile": profile, "dataset": registry.dataset_of(run),
+                "run": run, "seed": seed, "profile": name, "dataset": registry.dataset_of(run),
                 "config_hash": config_hash, **vals,
                 "per_class_iou": [round(float(v), 2) for v in rng.uniform(10, 80, num_classes)] + [None],
                 "num_frames": 120,
@@ -113,7 +118,7 @@ def write_results(
             _write_json(run_dir / "bench.json", {
                 "fps_cached": b["fps"], "fps_clip": b["fps"] / 3, "memory_mb": b["memory_mb"],
                 "params_total": int(b["params_m"] * 1e6 * 1.1), "params_inference": b["params_m"] * 1e6,
-                "flops": 1.2e10, "device": "cpu (synthetic)", "size": [64, 96],
+                "flops": 1.2e10, "device": "cpu (synthetic)", "size": [64, 96], "config_hash": config_hash,
             })
     return written
 

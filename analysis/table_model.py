@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.metrics import format_number, metric
-from analysis.registry import TableSpec
+from mrcfa.experiments.tables import TableSpec
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class TableRow:
     paper: dict[str, float]
     reference: str | None = None  # label of the row effects are measured against
     released: dict[str, float] = field(default_factory=dict)  # the authors' checkpoint, evaluated here
+    stale: bool = False  # its results were made with another config than the registry resolves it to today
 
     def shown(self, m: str) -> Stat | None:
         """The value the table prints: ours, or the paper's for a cited row."""
@@ -54,6 +55,10 @@ class Table:
     @property
     def has_cited(self) -> bool:
         return any(r.cited for r in self.rows)
+
+    @property
+    def has_stale(self) -> bool:
+        return any(r.stale for r in self.rows)
 
     def best_rows(self, m: str) -> set[int]:
         """Indices of our rows holding the best value of metric m, compared as printed (ties all bold)."""
@@ -98,8 +103,9 @@ def _change(m: str, value: float, ref: float) -> float:
 
 
 def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
-                released: dict[str, dict[str, float]] | None = None) -> Table:
-    """`released`: run -> metric -> value of the authors' checkpoint for that run, evaluated here."""
+                released: dict[str, dict[str, float]] | None = None, stale: frozenset[str] = frozenset()) -> Table:
+    """`released`: run -> metric -> value of the authors' checkpoint for that run, evaluated here; `stale`: runs
+    whose results record another config hash than the registry gives today."""
     released = released or {}
     stats: dict[tuple[str, str], Stat] = {
         (r.run, r.metric): Stat(float(r.mean), float(r.std), int(r.n)) for r in summary.itertuples()
@@ -114,14 +120,16 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
             paper={m: v for m, v in r.paper.items() if m in spec.metrics},
             reference=r.reference,
             released={m: v for m, v in released.get(r.run or "", {}).items() if m in spec.metrics},
+            stale=r.run in stale,
         )
         for r in spec.rows
     )
     return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects)
 
 
-VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released"]
-VS_PAPER_EFFECT_COLUMNS = ["label", "run", "metric", "reference", "unit", "ours_effect", "paper_effect", "n_seeds"]
+VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released", "stale"]
+VS_PAPER_EFFECT_COLUMNS = ["label", "run", "metric", "reference", "unit", "ours_effect", "paper_effect", "n_seeds",
+                           "stale"]
 
 
 def vs_paper_frame(table: Table) -> pd.DataFrame:
@@ -133,7 +141,8 @@ def vs_paper_frame(table: Table) -> pd.DataFrame:
             continue
         for m in table.metrics:
             s = r.ours.get(m)
-            rec: dict[str, object] = {"label": r.label, "run": r.run, "metric": m, "n_seeds": s.n if s else 0}
+            rec: dict[str, object] = {"label": r.label, "run": r.run, "metric": m, "n_seeds": s.n if s else 0,
+                                      "stale": r.stale}
             if table.effects:
                 ours, paper = table.effect(r, m)
                 rec |= {"reference": r.reference or "", "unit": effect_unit(m) or "points", "ours_effect": ours,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.metrics import metric
-from analysis.registry import Profile, Registry, load_profile, load_registry
-from analysis.results import Missing, Results, find_missing, load_released, load_results, summarise
+from analysis.results import Missing, Results, find_missing, load_released, load_results, stale_runs, summarise
+from mrcfa.experiments.profiles import Profile
+from mrcfa.experiments.registry import Registry, load_registry
 
 TRAINING_KEY = "training"
 
@@ -21,6 +21,8 @@ class Workspace:
     profile: Profile
     results: Results
     results_root: Path
+    # Runs whose results files record another config hash than the registry resolves them to today.
+    stale: frozenset[str] = frozenset()
     _missing_cache: dict[tuple[str, ...], list[Missing]] = field(default_factory=dict, repr=False)
 
     @property
@@ -81,11 +83,9 @@ class Workspace:
         for k in keys:
             if k in self.registry.tables:
                 spec = self.registry.tables[k]
-                need_eval = any(metric(m).source == "eval" for m in spec.metrics)
-                need_bench = any(metric(m).source == "bench" for m in spec.metrics)
                 for run in spec.runs:
                     e, b = needs.get(run, (False, False))
-                    needs[run] = (e or need_eval, b or need_bench)
+                    needs[run] = (e or spec.needs_eval, b or spec.needs_bench)
                     used_by.setdefault(run, []).append(k)
             elif k in self.registry.figures:
                 for run in self.registry.figures[k].runs:
@@ -116,8 +116,7 @@ def open_workspace(
     mlflow_uri: str | None = None,
 ) -> Workspace:
     registry = load_registry(registry_path)
-    pdir = Path(profiles_dir) if profiles_dir else Path(registry_path).parent / "profiles"
-    prof = load_profile(pdir / f"{profile}.yaml")
+    prof = registry.load_profile(profile, profiles_dir)
     files = load_results(results_root, profile)
     if mlflow_uri:
         from analysis.mlflow_source import load_results_mlflow, merge_histories
@@ -125,4 +124,7 @@ def open_workspace(
         results = merge_histories(load_results_mlflow(mlflow_uri, profile), files.histories)
     else:
         results = files
-    return Workspace(registry=registry, profile=prof, results=results, results_root=Path(results_root))
+    recorded = {r for r in results.provenance["run"] if r in registry.runs}
+    today = {run: registry.resolve(prof, run).hash() for run in sorted(recorded)}
+    return Workspace(registry=registry, profile=prof, results=results, results_root=Path(results_root),
+                     stale=frozenset(stale_runs(results.provenance, today)))

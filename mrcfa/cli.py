@@ -48,7 +48,7 @@ def _resolve(args: argparse.Namespace):
     """The registry and the run's config, with the command line's overrides, data root and starting model."""
     import dataclasses
 
-    from mrcfa.config import load_registry
+    from mrcfa.experiments.registry import load_registry
     from mrcfa.overrides import parse_overrides
 
     registry = load_registry(args.registry)
@@ -132,42 +132,27 @@ def cmd_weights_check(args: argparse.Namespace) -> int:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from mrcfa.data.synth import write_synthetic
+    from mrcfa.experiments.synth import SynthSettings
 
-    params: dict[str, Any] = {"train_videos": 24, "val_videos": 6, "frames": 20, "height": 64, "width": 96,
-                              "num_classes": 8, "difficulty": 0.6, "seed": 0}
-    out = args.out
+    settings, out = SynthSettings(), args.out
     if args.profile:
-        from mrcfa.config import load_registry
+        from mrcfa.experiments.registry import load_registry
 
         ds = load_registry(args.registry).profile(args.profile)["datasets"][args.dataset]
         if ds.get("source") != "synth":
             print(f"error: profile {args.profile!r} reads {args.dataset} from disk ({ds.get('root')}); "
                   "nothing to synthesise", file=sys.stderr)
             return 2
-        params |= {"num_classes": ds["num_classes"], **ds.get("synth", {})}
+        settings = SynthSettings.from_section(ds.get("synth", {}), ds["num_classes"])
         out = out or ds["root"]
     if not out:
         print("error: give --out DIR (or --profile to use the profile's dataset root)", file=sys.stderr)
         return 2
-    for key in ("train_videos", "val_videos", "frames", "difficulty", "seed"):
-        if getattr(args, key) is not None:
-            params[key] = getattr(args, key)
-    if args.classes is not None:
-        params["num_classes"] = args.classes
-    if args.size is not None:
-        params["height"], params["width"] = args.size
-    knobs = params.pop("knobs", None)  # optional generator knobs (mrcfa.data.synth.Knobs fields)
-    if knobs:
-        from mrcfa.data.synth import Knobs
-
-        fields = set(Knobs.__dataclass_fields__)
-        unknown = sorted(set(knobs) - fields)
-        if unknown:
-            print(f"error: synth.knobs.{unknown[0]}: unknown knob (known: {', '.join(sorted(fields))})",
-                  file=sys.stderr)
-            return 2
-        params["knobs"] = Knobs(**{k: tuple(v) if isinstance(v, list) else v for k, v in knobs.items()})
-    summary = write_synthetic(out, progress=not args.json, **params)
+    height, width = args.size or (None, None)
+    settings = settings.replace(train_videos=args.train_videos, val_videos=args.val_videos, frames=args.frames,
+                                difficulty=args.difficulty, seed=args.seed, num_classes=args.classes,
+                                height=height, width=width)
+    summary = write_synthetic(out, settings, progress=not args.json)
     _print(summary, args.json, f"wrote the synthetic benchmark to {out}: {json.dumps(summary)}")
     return 0
 

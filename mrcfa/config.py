@@ -1,14 +1,13 @@
 """Typed run configuration: defaults, validation that names the offending field, canonical hash.
 
-A run's config is resolved from three layers (later wins): the dataclass defaults below, the profile
-(`experiments/profiles/<profile>.yaml`: scale of data, model and training) and the run's overrides in
-`experiments/registry.yaml` (what distinguishes one table row from another). No torch import here: the
-CLI's `--help`, Snakemake's parse step and `analysis` read configs too.
+A run's config is resolved (`mrcfa.experiments.resolve`) from three layers (later wins): the dataclass defaults
+below, the profile (`experiments/profiles/<profile>.yaml`: scale of data, model and training) and the run's
+overrides in `experiments/registry.yaml` (what distinguishes one table row from another). No torch import here:
+the CLI's `--help`, Snakemake's parse step and `analysis` read configs too.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -17,13 +16,10 @@ import os
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mrcfa.claims import ClaimError, ClaimSpec, parse_claims, parse_references
-from mrcfa.errors import UserError, hint
+from mrcfa.errors import DataError, UserError, hint
+from mrcfa.experiments.synth import SynthSettings
 
 ARCHS = ("segformer", "mrcfa", "feature_pyramid")
 BACKBONES = ("b0", "b1", "b2", "b3", "b4", "b5")
@@ -109,6 +105,7 @@ class DataConfig:
     cat_max_ratio: float = 0.75
     reverse_prob: float = 0.5
     workers: int = 4
+    # The profile's generator settings as written (what the hash covers); `RunConfig.synth_settings` types them.
     synth: dict[str, Any] = field(default_factory=dict)
 
 
@@ -171,6 +168,13 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
         return build_section(cls, d, "")
+
+    @property
+    def synth_settings(self) -> SynthSettings | None:
+        """The generator settings of a synthetic dataset whose profile names them (`synth:`), else None."""
+        if self.data.source != "synth" or not self.data.synth:
+            return None
+        return SynthSettings.from_section(self.data.synth, self.model.num_classes)
 
     def with_data_root(self, root: str | None) -> "RunConfig":
         """The same run reading its dataset from `root` (`--data-root`); None keeps the profile's."""
@@ -315,6 +319,10 @@ def _validate_bench(b: BenchConfig, p: str) -> BenchConfig:
 
 
 def _validate_run(r: RunConfig, p: str) -> RunConfig:
+    try:
+        r.synth_settings  # noqa: B018 -- built to be checked: a wrong generator setting fails here, named
+    except DataError as e:
+        raise ConfigError(f"{p}data.{e}") from None
     if r.model.pretrained and "{backbone}" in r.model.pretrained:
         model = dataclasses.replace(r.model, pretrained=r.model.pretrained.format(backbone=r.model.backbone))
         r = dataclasses.replace(r, model=model)
@@ -328,210 +336,3 @@ _VALIDATORS = {
     BenchConfig: _validate_bench,
     RunConfig: _validate_run,
 }
-
-
-# --- registry and profiles ---------------------------------------------------------------------
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BENCH_METRICS = {"fps", "memory_mb", "params_m"}  # table columns that come from `mrcfa bench`
-EXPERIMENTS = REPO_ROOT / "experiments"
-
-
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`over` on top of `base`: mappings merge key by key, anything else (lists too) is replaced."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _nest(dotted: dict[str, Any]) -> dict[str, Any]:
-    """{"model.keep_ratio": 0.3} -> {"model": {"keep_ratio": 0.3}}, later keys on top of earlier ones."""
-    out: dict[str, Any] = {}
-    for key, value in dotted.items():
-        for part in reversed(key.split(".")):
-            value = {part: value}
-        out = deep_merge(out, value)
-    return out
-
-
-def _load_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found")
-    try:
-        with open(path) as f:  # libyaml's loader when present: the registry is read at every Snakemake start
-            data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise ConfigError(f"{path}: not valid YAML{at}: {getattr(e, 'problem', None) or e}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got a {type(data).__name__}")
-    return data
-
-
-def read_profile(profiles_dir: str | Path, name: str) -> dict[str, Any]:
-    """The profile `<profiles_dir>/<name>.yaml`; one that says `extends: PARENT` is its parent with the
-    profile's own settings merged on top (`deep_merge`), so a derived profile states only what differs."""
-    profiles_dir, chain = Path(profiles_dir), [name]
-    data = _read_named_profile(profiles_dir, name, "profile")
-    while "extends" in data:
-        parent = data.pop("extends")
-        where = f"{profiles_dir / chain[-1]}.yaml: extends"
-        if not isinstance(parent, str):
-            raise ConfigError(f"{where}: expected a profile name, got {parent!r}")
-        if parent in chain:
-            raise ConfigError(f"{where}: {' -> '.join(chain + [parent])} is a cycle")
-        chain.append(parent)
-        data = deep_merge(_read_named_profile(profiles_dir, parent, where), data)
-    return data
-
-
-def _read_named_profile(profiles_dir: Path, name: str, where: str) -> dict[str, Any]:
-    path = profiles_dir / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
-        raise ConfigError(f"{where}: unknown profile {name!r}; {hint(name, known)} (in {profiles_dir})")
-    return _load_yaml(path)
-
-
-@dataclass(frozen=True)
-class Registry:
-    runs: dict[str, dict[str, Any]]
-    tables: dict[str, dict[str, Any]]
-    profiles_dir: Path
-    released: dict[str, str] = field(default_factory=dict)  # run -> the authors' checkpoint file for it
-    claims: dict[str, ClaimSpec] = field(default_factory=dict)
-    _profiles: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
-
-    def profile(self, name: str) -> dict[str, Any]:
-        if name not in self._profiles:  # read once: Snakemake asks for every job at parse time
-            self._profiles[name] = read_profile(self.profiles_dir, name)
-        return copy.deepcopy(self._profiles[name])
-
-    def seeds(self, profile: str) -> list[int]:
-        return [int(s) for s in self.profile(profile).get("seeds", [0])]
-
-    def table_runs(self, table: str) -> list[str]:
-        if table not in self.tables:
-            raise ConfigError(f"table: unknown table {table!r} (known: {', '.join(self.tables)})")
-        runs = [row["run"] for row in self.tables[table]["rows"] if row.get("run")]
-        return list(dict.fromkeys(runs))
-
-    def needs_bench(self, table: str) -> bool:
-        """Tables with FPS, memory or parameter columns read the runs' benchmark results."""
-        return bool(BENCH_METRICS & set(self.tables[table].get("metrics", [])))
-
-    def table_inputs(self, table: str, profile: str) -> list[str]:
-        """The results files a table is built from (the same for Snakemake and DVC)."""
-        runs, res = self.table_runs(table), f"results/{profile}/runs"
-        files = [f"{res}/{r}/seed{s}/metrics.json" for r in runs for s in self.seeds(profile)]
-        if self.needs_bench(table):
-            files += [f"{res}/{r}/bench.json" for r in runs]
-        return files
-
-    def claims_inputs(self, profile: str) -> list[str]:
-        """The results files every claim of the registry is decided from."""
-        res, files = f"results/{profile}/runs", []
-        for claim in self.claims.values():
-            for r in claim.runs:
-                if claim.metric in BENCH_METRICS:
-                    files.append(f"{res}/{r}/bench.json")
-                else:
-                    files += [f"{res}/{r}/seed{s}/metrics.json" for s in self.seeds(profile)]
-        return list(dict.fromkeys(files))
-
-    def resolve(self, profile: str, run: str, overrides: dict[str, Any] | None = None) -> RunConfig:
-        """The run's config at the profile's scale. `overrides` (dotted field -> value, from `--set`) come
-        last; a config they change is a variant named `<run>+<its hash>`, so that its results never land on
-        the registry run's (a table would then read them as the run's)."""
-        if run not in self.runs:
-            raise ConfigError(f"run: unknown run {run!r}; {hint(run, list(self.runs))}")
-        prof = self.profile(profile)
-        spec = self.runs[run]
-        dataset = spec.get("dataset", "vspw")
-        datasets = prof.get("datasets", {})
-        if dataset not in datasets:
-            raise ConfigError(f"profiles/{profile}.yaml: datasets.{dataset} is not declared")
-        ds = dict(datasets[dataset])
-        dataset_overrides = ds.pop("overrides", {})
-        num_classes = ds.pop("num_classes", None)
-        layers: dict[str, Any] = {s: prof.get(s, {}) for s in ("model", "data", "train", "bench")}
-        layers["data"] = deep_merge(layers["data"], {"dataset": dataset, **ds})
-        if dataset == "vspw" and ds.get("source") == "synth":
-            layers["data"]["layout"] = "vspw"
-        if num_classes is not None:
-            layers["model"] = deep_merge(layers["model"], {"num_classes": num_classes})
-        layers = deep_merge(layers, dataset_overrides)
-        layers = deep_merge(layers, {k: v for k, v in spec.items() if k != "dataset"})
-        cfg = build_section(RunConfig, {"run": run, "profile": profile, **layers}, "")
-        if not overrides:
-            return cfg
-        changed = build_section(RunConfig, {"run": run, "profile": profile, **deep_merge(layers, _nest(overrides))}, "")
-        name = run if changed.hash() == cfg.hash() else f"{run}+{changed.hash()[:8]}"
-        return dataclasses.replace(changed, run=name, overrides=dict(overrides))
-
-    def check(self, profile: str) -> dict[str, RunConfig]:
-        """Resolve every run of a profile; two names giving the same config are an error."""
-        resolved: dict[str, RunConfig] = {}
-        by_hash: dict[str, str] = {}
-        for run in self.runs:
-            try:
-                cfg = self.resolve(profile, run)
-            except ConfigError as e:
-                raise ConfigError(f"registry run {run!r} under profile {profile!r}: {e}") from None
-            h = cfg.hash()
-            if h in by_hash:
-                raise ConfigError(f"runs {by_hash[h]!r} and {run!r} resolve to the same config under "
-                                  f"profile {profile!r}; point both table rows at one run")
-            by_hash[h] = run
-            resolved[run] = cfg
-        return resolved
-
-
-def load_registry(path: str | Path | None = None) -> Registry:
-    """The registry at `path`; by default the project's (./experiments, else the one beside this package)."""
-    if path is None:
-        local = Path.cwd() / "experiments" / "registry.yaml"
-        path = local if local.is_file() else EXPERIMENTS / "registry.yaml"
-    path = Path(path)
-    data = _load_yaml(path)
-    runs, tables = data.get("runs"), data.get("tables")
-    if not isinstance(runs, dict) or not isinstance(tables, dict):
-        raise ConfigError(f"{path}: needs top-level mappings 'runs' and 'tables'")
-    for name, spec in runs.items():
-        if not isinstance(spec, dict):
-            raise ConfigError(f"runs.{name}: expected a mapping of overrides")
-        extra = set(spec) - {"dataset", "model", "data", "train", "bench"}
-        if extra:
-            raise ConfigError(f"runs.{name}.{sorted(extra)[0]}: unknown section")
-    for tname, table in tables.items():
-        rows = table.get("rows") if isinstance(table, dict) else None
-        if not isinstance(rows, list) or not rows:
-            raise ConfigError(f"tables.{tname}.rows: expected a non-empty list")
-        for i, row in enumerate(rows):
-            where = f"tables.{tname}.rows[{i}]"
-            if "label" not in row:
-                raise ConfigError(f"{where}.label: missing")
-            if row.get("cited"):
-                if row.get("run"):
-                    raise ConfigError(f"{where}: a cited row has no run")
-            elif row.get("run") not in runs:
-                raise ConfigError(f"{where}.run: unknown run {row.get('run')!r}")
-    released = data.get("released") or {}
-    if not isinstance(released, dict):
-        raise ConfigError(f"{path}: released: expected a mapping of run -> checkpoint file")
-    for run, file in released.items():
-        if run not in runs:
-            raise ConfigError(f"released.{run}: unknown run {run!r}")
-        if not isinstance(file, str) or not file:
-            raise ConfigError(f"released.{run}: expected a file path, got {file!r}")
-    try:
-        claims = parse_claims(data.get("claims"), tables)
-        parse_references(tables)
-    except ClaimError as e:
-        raise ConfigError(f"{path}: {e}") from None
-    return Registry(runs=runs, tables=tables, profiles_dir=path.parent / "profiles", claims=claims,
-                    released=dict(released))

@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from mrcfa.atomic import write_json  # noqa: E402
-from mrcfa.config import ModelConfig, build_section, load_registry  # noqa: E402
+from mrcfa.config import ModelConfig, build_section  # noqa: E402
+from mrcfa.experiments.registry import load_registry  # noqa: E402
 from mrcfa.engine.bench import inference, interleaved, train_step  # noqa: E402
 
 SEG, P50, P100, CLIP, TRAIN = "SegFormer-B1", "MRCFA-B1 p=0.5", "MRCFA-B1 p=1.0", "MRCFA-B1 p=0.5 clip", "train step"

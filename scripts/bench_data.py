@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from torch.utils.data import DataLoader  # noqa: E402
 
 from mrcfa.data.synth import write_synthetic  # noqa: E402
+from mrcfa.experiments.synth import SynthSettings  # noqa: E402
 from mrcfa.data.transforms import ClipTrainTransform  # noqa: E402
 from mrcfa.data.vspw import VSPWClipDataset  # noqa: E402
 from mrcfa.atomic import write_json  # noqa: E402
@@ -48,8 +49,8 @@ def main() -> int:
         for name, (h, w), crop, base in (("paper 480x480", (480, 853), (480, 480), (853, 480)),
                                          ("demo 64x64", (64, 96), (64, 64), (96, 64))):
             root = Path(tmp) / name.split()[0]
-            write_synthetic(root, train_videos=4, val_videos=1, frames=12, height=h, width=w, num_classes=8,
-                            difficulty=0.5, seed=0)
+            write_synthetic(root, SynthSettings(train_videos=4, val_videos=1, frames=12, height=h, width=w, num_classes=8,
+                                                 difficulty=0.5, seed=0))
             cps = clips_per_second(root, crop, base, args.workers, args.batches, batch=2)
             results[name] = cps
             print(f"{name:<14} T=4: {cps:7.1f} clips/s with {args.workers} workers", flush=True)

@@ -18,7 +18,7 @@ from analysis.plots import (
     plot_training_curves,
 )
 from analysis.qualitative import IGNORE, palette, plot_figure3
-from analysis.registry import load_registry
+from mrcfa.experiments.registry import load_registry
 from analysis.synthetic import write_profile, write_results
 from analysis.table_model import build_table
 from analysis.workspace import open_workspace
@@ -31,9 +31,9 @@ FIG3_RUNS = REG.figures["figure3"].runs
 
 
 def make_tree(root: Path, runs: list[str] | None = None, seeds=(0, 1), **kw):
-    written = write_results(root / "results", PROFILE, REG, runs=runs, seeds=seeds, samples_for=FIG3_RUNS,
-                            data_root=root / "data", **kw)
     write_profile(root / "profiles", PROFILE, seeds, root / "data")
+    written = write_results(root / "results", REG.load_profile(PROFILE, root / "profiles"), REG, runs=runs,
+                            seeds=seeds, samples_for=FIG3_RUNS, data_root=root / "data", **kw)
     return open_workspace(PROFILE, root / "results", REGISTRY, root / "profiles"), written
 
 

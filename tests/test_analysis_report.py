@@ -17,7 +17,7 @@ import yaml
 
 from analysis.cli import main
 from analysis.environment import collect
-from analysis.registry import load_registry
+from mrcfa.experiments.registry import load_registry
 from analysis.report import provenance_rows
 from analysis.synthetic import write_profile, write_results
 from analysis.workspace import open_workspace

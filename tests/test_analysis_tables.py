@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import EXIT_MISSING, main
-from analysis.registry import load_registry
 from analysis.results import load_results
 from analysis.synthetic import write_profile, write_results
 from analysis.table_model import build_table, vs_paper_frame
 from analysis.tables import build_tables
 from analysis.workspace import open_workspace
+from mrcfa.experiments.registry import load_registry
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = REPO / "experiments" / "registry.yaml"
@@ -28,8 +28,9 @@ PROFILE = "fx"
 def make_tree(root: Path, runs: list[str] | None = None, seeds=(0, 1), profile_seeds=None, source="synth", **kw):
     """Results, profile and dataset under `root`; returns (workspace, written values).
     source: the profile's data source; "disk" reads like the paper profile (values compared with the paper's)."""
-    written = write_results(root / "results", PROFILE, REG, runs=runs, seeds=seeds, **kw)
     write_profile(root / "profiles", PROFILE, profile_seeds or seeds, root / "data", source=source)
+    profile = REG.load_profile(PROFILE, root / "profiles")
+    written = write_results(root / "results", profile, REG, runs=runs, seeds=seeds, **kw)
     ws = open_workspace(PROFILE, root / "results", REGISTRY, root / "profiles")
     return ws, written
 
@@ -159,6 +160,35 @@ tables:
     assert r"A\_b \& C \#2 50\%" in tex
     assert r"Name\_x" in tex
     assert len(cells(body_rows(tex)[0])) == 2
+
+
+def test_results_of_an_older_config_are_flagged_stale(tmp_path):
+    """Results made, then the registry (one run) and the profile (every run) change: re-rendered tables mark the
+    rows whose results record another config hash than the run resolves to today."""
+    ws, _ = make_tree(tmp_path, runs=REG.tables["table2"].runs)
+    build_tables(ws, ["table2"])
+    tables = tmp_path / "results" / PROFILE / "tables"
+    assert "‡" not in (tables / "table2.md").read_text() and "ddagger" not in (tables / "table2.tex").read_text()
+    assert {r["stale"] for r in read_csv(tables / "table2.csv")} == {"False"}
+
+    text = REGISTRY.read_text().replace("keep_ratio: 0.3}", "keep_ratio: 0.35}")
+    (tmp_path / "registry.yaml").write_text(text)
+    build_tables(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"),
+                 ["table2"])
+    md, tex = (tables / "table2.md").read_text(), (tables / "table2.tex").read_text()
+    assert [line for line in md.splitlines() if "‡" in line][0].startswith("| 30%‡ ")
+    assert "‡ stale: results made with another config" in md
+    assert r"30\%$^\ddagger$ &" in tex and r"$^\ddagger$ Stale: results made" in tex
+    assert {r["run"]: r["stale"] for r in read_csv(tables / "table2.csv")} == {
+        r: str(r == "mrcfa_b1_p30") for r in REG.tables["table2"].runs}
+    vs = read_csv(tables / "table2_vs_paper.csv")
+    assert {r["run"] for r in vs if r["stale"] == "True"} == {"mrcfa_b1_p30"}
+    assert "30%‡" in (tables / "table2_vs_paper.md").read_text()
+
+    with open(tmp_path / "profiles" / f"{PROFILE}.yaml", "a") as f:
+        f.write("train: {iters: 100000}\n")
+    build_tables(open_workspace(PROFILE, tmp_path / "results", REGISTRY, tmp_path / "profiles"), ["table2"])
+    assert {r["stale"] for r in read_csv(tables / "table2.csv")} == {"True"}
 
 
 def test_mean_and_std_over_seeds(full):

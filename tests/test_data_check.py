@@ -13,6 +13,7 @@ from PIL import Image
 from mrcfa.data.check import KINDS, Problem, check_dataset
 from mrcfa.data.headers import read_header
 from mrcfa.data.synth import write_synthetic
+from mrcfa.experiments.synth import SynthSettings
 
 K = 5
 
@@ -20,8 +21,8 @@ K = 5
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("vspw")
-    write_synthetic(root, train_videos=2, val_videos=1, frames=12, height=32, width=48, num_classes=K,
-                    difficulty=0.5, seed=0)  # fmt: skip
+    write_synthetic(root, SynthSettings(train_videos=2, val_videos=1, frames=12, height=32, width=48, num_classes=K,
+                                       difficulty=0.5, seed=0))
     return root
 
 
@@ -44,8 +45,8 @@ def frame(root: Path, video: str, t: int, kind: str = "origin") -> Path:
 
 def test_demo_set_is_clean_and_fast_check_is_quick(tmp_path: Path) -> None:
     root = tmp_path / "demo"
-    write_synthetic(root, train_videos=24, val_videos=6, frames=20, height=64, width=96, num_classes=6,
-                    difficulty=0.5, seed=0)  # fmt: skip
+    write_synthetic(root, SynthSettings(train_videos=24, val_videos=6, frames=20, height=64, width=96, num_classes=6,
+                                       difficulty=0.5, seed=0))
     start = time.perf_counter()
     assert check_dataset(root, fast=True, num_classes=6) == []
     elapsed = time.perf_counter() - start

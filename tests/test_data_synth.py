@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from mrcfa.data.check import check_dataset
-from mrcfa.data.synth import BACKGROUND, Knobs, _hide_rates, _VideoMaker, class_cues, write_synthetic
+from mrcfa.data.synth import BACKGROUND, _hide_rates, _VideoMaker, class_cues, write_synthetic
+from mrcfa.experiments.synth import Knobs, SynthSettings
 
 SMALL = dict(train_videos=3, val_videos=2, frames=12, height=32, width=48, num_classes=5, seed=3)
 
@@ -25,17 +26,17 @@ def tree_hash(root: Path) -> str:
 
 
 def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
-    a = write_synthetic(tmp_path / "a", difficulty=0.5, **SMALL)
-    b = write_synthetic(tmp_path / "b", difficulty=0.5, **SMALL)
+    a = write_synthetic(tmp_path / "a", SynthSettings(difficulty=0.5, **SMALL))
+    b = write_synthetic(tmp_path / "b", SynthSettings(difficulty=0.5, **SMALL))
     assert a == b
     assert tree_hash(tmp_path / "a") == tree_hash(tmp_path / "b")
-    write_synthetic(tmp_path / "c", difficulty=0.5, **{**SMALL, "seed": 4})
+    write_synthetic(tmp_path / "c", SynthSettings(difficulty=0.5, **{**SMALL, "seed": 4}))
     assert tree_hash(tmp_path / "a") != tree_hash(tmp_path / "c")
 
 
 def test_vspw_layout_and_summary(tmp_path: Path) -> None:
     root = tmp_path / "synth"
-    summary = write_synthetic(root, difficulty=0.5, **SMALL)
+    summary = write_synthetic(root, SynthSettings(difficulty=0.5, **SMALL))
     assert (root / "train.txt").read_text() == "train_0000\ntrain_0001\ntrain_0002\n"
     assert (root / "val.txt").read_text() == "val_0000\nval_0001\n"
     frames = sorted(p.name for p in (root / "data" / "val_0001" / "origin").iterdir())
@@ -50,12 +51,12 @@ def test_vspw_layout_and_summary(tmp_path: Path) -> None:
     assert summary["knobs"] == json.loads(json.dumps(Knobs().__dict__))
     assert check_dataset(root, num_classes=5) == []
     # Rewriting into its own folder is allowed; into a foreign non-empty one is not.
-    write_synthetic(root, difficulty=0.5, **{**SMALL, "train_videos": 1})
+    write_synthetic(root, SynthSettings(difficulty=0.5, **{**SMALL, "train_videos": 1}))
     assert not (root / "data" / "train_0002").exists()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "keep.txt").write_text("x")
     with pytest.raises(FileExistsError, match="other"):
-        write_synthetic(tmp_path / "other", difficulty=0.5, **SMALL)
+        write_synthetic(tmp_path / "other", SynthSettings(difficulty=0.5, **SMALL))
 
 
 def _cue_maps(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -71,8 +72,8 @@ def _cue_maps(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 def test_difficulty_extremes(tmp_path: Path) -> None:
-    write_synthetic(tmp_path / "easy", difficulty=0.0, **SMALL)
-    write_synthetic(tmp_path / "hard", difficulty=1.0, **SMALL)
+    write_synthetic(tmp_path / "easy", SynthSettings(difficulty=0.0, **SMALL))
+    write_synthetic(tmp_path / "hard", SynthSettings(difficulty=1.0, **SMALL))
     _, labs, cues, _ = _cue_maps(tmp_path / "easy")
     assert not cues.any()
     _, labs, cues, _ = _cue_maps(tmp_path / "hard")
@@ -82,8 +83,8 @@ def test_difficulty_extremes(tmp_path: Path) -> None:
 def test_hidden_cue_makes_classes_look_alike(tmp_path: Path) -> None:
     root = tmp_path / "s"
     knobs = Knobs(decoy_prob=0.0, noise=2.0, ring=1)
-    write_synthetic(root, train_videos=8, val_videos=0, frames=16, height=48, width=64, num_classes=4,
-                    difficulty=0.5, seed=0, knobs=knobs)  # fmt: skip
+    write_synthetic(root, SynthSettings(train_videos=8, val_videos=0, frames=16, height=48, width=64, num_classes=4,
+                                       difficulty=0.5, seed=0, knobs=knobs))
     imgs, labs, cues, pos = _cue_maps(root)
     assert cues[pos >= 9].any() and (cues[pos >= 9] == 0).any()  # hidden also at late targets
     shown = {c: imgs[(labs == c) & (cues == 0)].mean(0) for c in (2, 3, 4)}

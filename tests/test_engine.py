@@ -18,7 +18,7 @@ import yaml
 from PIL import Image
 
 from conftest import ROOT, tool_env
-from mrcfa.config import load_registry
+from mrcfa.experiments.registry import load_registry
 from mrcfa.engine.bench import interleaved, train_step
 from mrcfa.engine.preflight import data_problems
 
@@ -292,7 +292,7 @@ def test_ddp_two_gloo_processes_equal_one_process_with_accumulation(project):
 
 
 def build_reference_init(project: Path) -> dict[str, torch.Tensor]:
-    from mrcfa.config import load_registry
+    from mrcfa.experiments.registry import load_registry
     from mrcfa.models.segmenter import build_model
 
     cfg = load_registry(project / "experiments/registry.yaml").resolve("ddp", "mrcfa_b1")

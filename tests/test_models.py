@@ -163,7 +163,7 @@ def test_depth_scaling_rule():
 
 
 def _demo_params(run: str) -> int:
-    from mrcfa.config import load_registry
+    from mrcfa.experiments.registry import load_registry
 
     model = load_registry(Path(__file__).resolve().parents[1] / "experiments" / "registry.yaml").resolve("demo", run)
     return count_parameters(build_model(model.model))["inference"]

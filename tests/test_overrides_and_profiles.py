@@ -6,14 +6,18 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from analysis.registry import load_profile
+from mrcfa.experiments.profiles import load_profile
 from conftest import ROOT
 from mrcfa.cli import main
-from mrcfa.config import load_registry, read_profile
+from mrcfa.config import ConfigError
+from mrcfa.experiments.profiles import read_profile
+from mrcfa.experiments.registry import load_registry
 from mrcfa.overrides import format_overrides, parse_overrides
 
 PROFILES = ROOT / "experiments" / "profiles"
@@ -82,7 +86,7 @@ def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -
     assert (cfg.train.iters, cfg.train.batch_size, cfg.train.accum_steps, cfg.model.pretrained) == (
         20000, 8, 4, "weights/mit_b1.pth")
     # The analysis reads the same merged profile (seeds, datasets, resources).
-    seen = load_profile(PROFILES / "paper_short.yaml")
+    seen = load_profile(PROFILES, "paper_short")
     assert seen.name == "paper_short" and list(seen.seeds) == paper["seeds"]
     assert seen.datasets == short["datasets"] and seen.resources == short["resources"]
     # Two levels: mappings merge key by key, lists are replaced whole.
@@ -90,4 +94,70 @@ def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -
     (tmp_path / "mid.yaml").write_text("extends: base\nseeds: [5]\ntrain: {iters: 20}\n")
     (tmp_path / "leaf.yaml").write_text("extends: mid\ntrain: {lr: 0.5}\n")
     assert read_profile(tmp_path, "leaf") == {"seeds": [5], "train": {"iters": 20, "lr": 0.5}}
-    assert load_profile(tmp_path / "leaf.yaml").seeds == (5,)
+    assert load_profile(tmp_path, "leaf").seeds == (5,)
+
+
+# A profile (`extends: demo` plus the YAML given) or a registry (one change to the real one) that breaks its schema
+# (experiments/schemas/): one line naming the file and the field.
+PROFILE_MISTAKES = [
+    ("train: {lr: abc}", "profile broken: train.lr: expected a number, got 'abc'"),
+    ("train: {lrr: 0.1}", "profile broken: train.lrr: unknown field; did you mean 'lr'?"),
+    ("seeds: [0, x]", "profile broken: seeds[1]: expected an integer, got 'x'"),
+    ("data: {crop: [64]}", "profile broken: data.crop: expected 2 values, got [64]"),
+    ("model: {pretrained: 3}", "profile broken: model.pretrained: expected a string or null, got 3"),
+    ("datasets: {vspw: {source: cloud}}", "profile broken: datasets.vspw.source: must be one of disk, synth"),
+    ("datasets: {vspw: {synth: {frames: many}}}",
+     "profile broken: datasets.vspw.synth.frames: expected an integer, got 'many'"),
+    ("datasets: {vspw: {synth: {knobs: {nois: 1.0}}}}",
+     "profile broken: datasets.vspw.synth.knobs.nois: unknown field; did you mean 'noise'?"),
+    ("resources: {train: {threads: two}}", "profile broken: resources.train.threads: expected an integer"),
+]
+
+
+@pytest.mark.parametrize("text,message", PROFILE_MISTAKES, ids=[m[1].split(": ")[1] for m in PROFILE_MISTAKES])
+def test_a_profile_that_breaks_its_schema_is_named_by_field(tmp_path: Path, text: str, message: str) -> None:
+    shutil.copytree(ROOT / "experiments", tmp_path / "experiments")
+    (tmp_path / "experiments/profiles/broken.yaml").write_text(f"extends: demo\n{text}\n")
+    with pytest.raises(ConfigError) as e:
+        read_profile(tmp_path / "experiments/profiles", "broken")
+    assert message in str(e.value) and "\n" not in str(e.value)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["config", "--profile", "broken", "--run", "mrcfa_b1",
+                     "--registry", str(tmp_path / "experiments/registry.yaml")])
+    assert code == 2 and err.getvalue().strip().splitlines()[-1] == f"error: config: {e.value}"
+
+
+def _set(data: dict, dotted: str, value: object) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        data = data[int(key)] if isinstance(data, list) else data[key]
+    if value is None:
+        del data[last]
+    else:
+        data[last] = value
+
+
+REGISTRY_MISTAKES = [
+    ("runs.mrcfa_b1.model.keep_ratio", "high", "runs.mrcfa_b1.model.keep_ratio: expected a number, got 'high'"),
+    ("runs.mrcfa_b1.modle", {"arch": "mrcfa"}, "runs.mrcfa_b1.modle: unknown field; did you mean 'model'?"),
+    ("runs.mrcfa_b1.dataset", "kitti", "runs.mrcfa_b1.dataset: must be one of vspw, cityscapes, got 'kitti'"),
+    ("tables.table2.metrics", ["fps", "speed"], "tables.table2.metrics[1]: must be one of mIoU"),
+    ("tables.table2.rows.0.label", None, "tables.table2.rows[0].label: missing"),
+    ("tables.table2.rows.0.run", "mrcfa_b9", "tables.table2.rows[0].run: unknown run 'mrcfa_b9'"),
+    ("tables.figure3.rows.0.run", "mrcfa_b9", "tables.figure3.rows[0].run: unknown run 'mrcfa_b9'"),
+    ("released.mrcfa_b9", "weights/x.pth", "released.mrcfa_b9: unknown run 'mrcfa_b9'"),
+    ("released.mrcfa_b1", 3, "released.mrcfa_b1: expected a string, got 3"),
+    ("runs", None, "runs: missing"),
+]
+
+
+@pytest.mark.parametrize("where,value,message", REGISTRY_MISTAKES, ids=[m[0] for m in REGISTRY_MISTAKES])
+def test_a_registry_that_breaks_its_schema_is_named_by_field(tmp_path: Path, where: str, value: object,
+                                                            message: str) -> None:
+    data = yaml.safe_load((ROOT / "experiments/registry.yaml").read_text())
+    _set(data, where, value)
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError) as e:
+        load_registry(tmp_path / "registry.yaml")
+    assert message in str(e.value) and str(e.value).startswith(str(tmp_path / "registry.yaml"))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from mrcfa.cli import main
-from mrcfa.config import load_registry
+from mrcfa.experiments.registry import load_registry
 from mrcfa.data.transforms import MEAN_RGB, STD_RGB
 from mrcfa.engine.preflight import sha256
 from mrcfa.models.checkpoints import released_to_ours

@@ -348,7 +348,7 @@ def test_experiments_are_marked_as_model_development(tmp_path: Path, template_db
 def test_runs_say_what_they_are_and_filter_by_table(tmp_path: Path, template_db: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Descriptions, per-table row tags, `--set` overrides as a tag, and the README's search filter."""
-    from mrcfa.config import load_registry
+    from mrcfa.experiments.registry import load_registry
     from mrcfa.engine.tracked import open_tracker, row_tags
     from mrcfa.overrides import parse_overrides
 

@@ -58,7 +58,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "corrupt.pt").write_text("not a checkpoint\n")
     import torch
 
-    from mrcfa.config import load_registry
+    from mrcfa.experiments.registry import load_registry
     from mrcfa.models.segmenter import build_model
 
     torch.save({"weight": torch.zeros(2)}, root / "unknown_layout.pt")

@@ -29,35 +29,19 @@ import json
 import math
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from mrcfa.errors import DataError
+from mrcfa.experiments.synth import Knobs, SynthSettings
 
 BACKGROUND = 1  # raw label of the background class
 SPLITS = ("train", "val")
 SUMMARY_FILE = "synth.json"
 CUE_STATES = ("shown", "hidden", "corrupted")  # values 0, 1, 2 of data/<video>/cue/<frame>.png
-
-
-@dataclass(frozen=True)
-class Knobs:
-    """Generator parameters beyond the basic ones (all explicit, all in the summary)."""
-
-    objects: tuple[int, int] = (2, 4)  # objects per video, inclusive range
-    size: tuple[float, float] = (0.10, 0.24)  # half-extent as a fraction of min(H, W)
-    speed: tuple[float, float] = (1.0, 2.5)  # pixels per frame at a 64-pixel short side
-    spell_length: float = 3.0  # mean length (frames) of a hidden spell
-    decoy_prob: float = 0.25  # share of hidden spells showing another class's cue
-    ring: int = 2  # identity ring width in pixels (class-independent colour)
-    occluders: tuple[int, int] = (0, 2)  # moving background-class bars per video
-    noise: float = 6.0  # Gaussian pixel noise (0..255 scale)
-    brightness: float = 0.08  # per-frame global gain jitter, +-
-    jpeg_quality: int = 92
 
 
 @dataclass(frozen=True)
@@ -278,11 +262,11 @@ def _prepare_out(out: Path) -> None:
     (out / "data").mkdir(parents=True, exist_ok=True)
 
 
-def settings_mismatch(root: str | os.PathLike[str], settings: dict[str, Any]) -> list[str]:
-    """Where the benchmark stored under ``root`` differs from ``settings`` (a profile's ``synth`` section).
+def settings_mismatch(root: str | os.PathLike[str], settings: SynthSettings) -> list[str]:
+    """Where the benchmark stored under ``root`` differs from ``settings`` (a profile's, typed).
 
     Runs read whatever data is on disk; after a profile's generator settings change, old data would silently
-    give numbers for the wrong benchmark. An empty list means the stored summary agrees on every given key.
+    give numbers for the wrong benchmark. An empty list means the stored summary agrees on every setting.
     """
     path = Path(root) / SUMMARY_FILE
     try:
@@ -291,54 +275,24 @@ def settings_mismatch(root: str | os.PathLike[str], settings: dict[str, Any]) ->
         return [f"{path}: cannot read the generator summary ({e})"]
 
     def flat(section: dict[str, Any]) -> dict[str, Any]:
-        """Knobs as `knobs.<name>`; tuples as lists (the stored summary went through JSON)."""
+        """Knobs as `knobs.<name>`."""
         items = [(k, v) for k, v in section.items() if k != "knobs"]
-        items += [(f"knobs.{k}", v) for k, v in (section.get("knobs") or {}).items()]
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in items}
+        return dict(items + [(f"knobs.{k}", v) for k, v in (section.get("knobs") or {}).items()])
 
-    wanted, have = flat(settings), flat(stored)
+    wanted, have = flat(settings.to_dict()), flat(stored)
     return [f"{path}: {k} is {have.get(k)!r}, the profile asks for {v!r}"
             for k, v in sorted(wanted.items()) if have.get(k) != v]
 
 
-def write_synthetic(
-    out: str | os.PathLike[str],
-    *,
-    train_videos: int,
-    val_videos: int,
-    frames: int,
-    height: int,
-    width: int,
-    num_classes: int,
-    difficulty: float,
-    seed: int,
-    progress: bool = False,
-    knobs: Knobs | None = None,
-) -> dict[str, Any]:
-    """Write the benchmark under ``out`` and return (and store) its summary.
-
-    ``num_classes`` counts the background: raw labels 1..num_classes.
-    ``difficulty`` is the probability that an object's cue is hidden or
-    corrupted in a given frame.
-    """
-    kn = knobs or Knobs()
-    if num_classes < 3:
-        raise DataError(f"synth: {num_classes} classes (--classes): need a background and >= 2 object classes")
-    if num_classes > 254:
-        raise DataError(f"synth: {num_classes} classes (--classes): raw labels must stay below 255 (ignore)")
-    if not 0.0 <= difficulty <= 1.0:
-        raise DataError(f"synth: difficulty (--difficulty) {difficulty} must lie in [0, 1]")
-    if frames < 1 or height < 16 or width < 16:
-        raise DataError(f"synth: {frames} frames (--frames) of {height}x{width} (--size): need >= 1 frame of "
-                        ">= 16x16")
-    if min(train_videos, val_videos) < 0:
-        raise DataError(f"synth: {train_videos} train and {val_videos} val videos (--train-videos, "
-                        "--val-videos): counts must be >= 0")
+def write_synthetic(out: str | os.PathLike[str], settings: SynthSettings, *, progress: bool = False) -> dict[str, Any]:
+    """Write the benchmark under ``out`` and return (and store) its summary."""
+    kn = settings.knobs
+    num_classes, height, width, frames = settings.num_classes, settings.height, settings.width, settings.frames
     root = Path(out)
     _prepare_out(root)
     cues = class_cues(num_classes)
     palette = _palette(num_classes, cues)
-    counts = {"train": train_videos, "val": val_videos}
+    counts = {"train": settings.train_videos, "val": settings.val_videos}
     jobs = [(s, i) for s in SPLITS for i in range(counts[s])]
     if progress:
         from tqdm import tqdm
@@ -350,8 +304,8 @@ def write_synthetic(
     for split, index in jobs:
         name = f"{split}_{index:04d}"
         names[split].append(name)
-        rng = np.random.default_rng([seed, SPLITS.index(split), index])
-        maker = _VideoMaker(rng, height, width, num_classes, difficulty, kn, cues)
+        rng = np.random.default_rng([settings.seed, SPLITS.index(split), index])
+        maker = _VideoMaker(rng, height, width, num_classes, settings.difficulty, kn, cues)
         origin, mask, cue = (root / "data" / name / sub for sub in ("origin", "mask", "cue"))
         for folder in (origin, mask, cue):
             folder.mkdir(parents=True)
@@ -371,16 +325,8 @@ def write_synthetic(
         (root / f"{split}.txt").write_text("".join(f"{n}\n" for n in names[split]))
     summary: dict[str, Any] = {
         "layout": "vspw",
-        "train_videos": train_videos,
-        "val_videos": val_videos,
-        "frames": frames,
-        "height": height,
-        "width": width,
-        "num_classes": num_classes,
+        **settings.to_dict(),
         "background_class": BACKGROUND,
-        "difficulty": difficulty,
-        "seed": seed,
-        "knobs": asdict(kn),
         "hidden_object_frame_fraction": hidden / max(object_frames, 1),
         "class_pixel_fraction": (pixels[1:] / max(pixels.sum(), 1)).round(6).tolist(),
     }

@@ -38,8 +38,8 @@ def data_problems(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
     problems = check_dataset(cfg.data.root, cfg.data.layout, cfg.model.ref_offsets or (), splits,
                              fast=True, num_classes=num_classes)
     found = [str(p) for p in problems]
-    if cfg.data.source == "synth" and cfg.data.synth and not found:
-        stale = settings_mismatch(cfg.data.root, cfg.data.synth)
+    if cfg.synth_settings is not None and not found:
+        stale = settings_mismatch(cfg.data.root, cfg.synth_settings)
         if stale:
             found += stale + [f"{cfg.data.root} was generated with other settings: regenerate it with "
                               f"`mrcfa synth --profile {cfg.profile}` (or delete it and rerun Snakemake)"]

@@ -12,11 +12,7 @@ def row_tags(registry: Any, run: str) -> dict[str, str]:
     """`tables` (comma-separated, for a search filter such as `tags.mrcfa.tables LIKE '%table2%'`), `rows`,
     and one tag per table holding the run's row label(s) there (`mrcfa.table2` = `p=50%`): the UI groups
     runs by a single tag's value, and a table's rows are then its groups."""
-    by_table: dict[str, list[str]] = {}
-    for name, table in registry.tables.items():
-        for row in table["rows"]:
-            if row.get("run") == run:
-                by_table.setdefault(name, []).append(str(row["label"]))
+    by_table = registry.rows_of(run)
     return {"tables": ",".join(by_table), "rows": "; ".join(f"{t}:{label}" for t, labels in by_table.items()
                                                              for label in labels),
             **{t: "; ".join(labels) for t, labels in by_table.items()}}

@@ -4,13 +4,13 @@ import os
 import sys
 
 from analysis.outputs import table_plot_files
-from mrcfa.config import load_registry
+from mrcfa.experiments.registry import load_registry
 
 REGISTRY = load_registry(config["registry"])
 PROFILE = config["profile"]
 PROFILE_SPEC = REGISTRY.profile(PROFILE)
 SEEDS = REGISTRY.seeds(PROFILE)
-TABLES = [name for name, t in REGISTRY.tables.items() if t.get("kind") != "figure"]
+TABLES = list(REGISTRY.tables)
 
 # The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
 MRCFA = f"{sys.executable} -m mrcfa"

@@ -1,7 +1,6 @@
 """The paper's claims and each row's reference row, read from the registry's plain YAML data.
 
-One parser for both readers of `experiments/registry.yaml` (`mrcfa.config` for the pipeline, `analysis.registry`
-for the tables), so a claim naming an unknown table, row or metric stops either with the same one-line error.
+Part of `mrcfa.experiments`, the one reader of `experiments/registry.yaml` for the pipeline and the tables alike.
 No torch, no pandas: Snakemake's parse step reads this too.
 
 A claim compares two sides of one table, `rows` and `than`, each a list of row labels (or run names) of that

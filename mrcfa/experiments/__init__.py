@@ -1,0 +1,13 @@
+"""The experiments files, read once for everyone: the engine, the Snakefile, the DVC side and `analysis`.
+
+    registry.py  the registry: runs, tables and figures, released checkpoints, claims; resolving a run
+    profiles.py  profiles (`extends:`), seeds, datasets, resources
+    resolve.py   a run's config at a profile's scale, `--set` variants
+    tables.py    table, row and figure specs
+    claims.py    the paper's claims and each row's reference row
+    synth.py     the synthetic benchmark's generator settings, typed
+    schema.py    JSON Schemas of the files (experiments/schemas/)
+    files.py     YAML reading and merging
+
+The typed run config itself (sections, validation, canonical hash) is `mrcfa.config`. No torch anywhere here.
+"""
