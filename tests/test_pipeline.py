@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import BIN, ROOT, tool_env
+from mrcfa.config import load_registry
 
 SNAKEMAKE = [str(BIN / "snakemake")]
 
@@ -116,36 +119,72 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     assert run.data.params["model.keep_ratio"] == "0.5"
 
 
+def dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(BIN / "dvc"), *args], cwd=cwd, env=tool_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, f"dvc {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def generate_dvc(out: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "workflow/scripts/generate_dvc.py"), "--out", str(out), *args],
+                          capture_output=True, text=True)
+
+
 def test_dvc_files_match_the_registry():
     proc = subprocess.run([sys.executable, "workflow/scripts/generate_dvc.py", "--check"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
+def test_dvc_stages_are_the_registry_jobs(tmp_path):
+    """What DVC resolves from the templates: one train and evaluate per run and seed, a benchmark per run of a
+    table with speed, memory or parameter columns, a stage per table, nothing else of those kinds."""
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    dvc(tmp_path, "init", "--no-scm", "-q")
+    registry = load_registry(ROOT / "experiments/registry.yaml")
+    profile = yaml.safe_load((ROOT / "params.yaml").read_text())["profile"]
+    runs = {r for t in registry.tables for r in registry.table_runs(t)}
+    seeds = registry.seeds(profile)
+    expected = ({f"train@{r}-{s}" for r in runs for s in seeds} | {f"evaluate@{r}-{s}" for r in runs for s in seeds}
+                | {f"bench@{r}" for t in registry.tables if registry.tables[t].get("kind") != "figure"
+                   and registry.needs_bench(t) for r in registry.table_runs(t)} | set(registry.tables))
+    listed = set(dvc(tmp_path, "stage", "list", "--name-only").stdout.split())
+    kinds = ("train@", "evaluate@", "bench@", "table", "figure")
+    assert {s for s in listed if s.startswith(kinds)} == expected
+    assert {"synth@synth_vspw", "claims", "report", "plot@table2"} <= listed
+
+
 def test_dvc_drift_is_detected(tmp_path):
     for name in ("dvc.yaml", "params.yaml"):
         (tmp_path / name).write_text((ROOT / name).read_text())
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace("config_hash: ", "config_hash: x", 1))
-    proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/generate_dvc.py"), "--check",
-                           "--out", str(tmp_path)], capture_output=True, text=True)
-    assert proc.returncode == 1 and "params.yaml" in proc.stderr
+    hashed = re.sub(r"(\n  \w+: )([0-9a-f]{12}\n)", r"\1x\2", (ROOT / "params.yaml").read_text(), count=1)
+    (tmp_path / "params.yaml").write_text(hashed)  # a run's config hash
+    proc = generate_dvc(tmp_path, "--check")
+    assert proc.returncode == 1 and "params.yaml" in proc.stderr and "dvc.yaml" not in proc.stderr
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    text = (ROOT / "dvc.yaml").read_text()
+    (tmp_path / "dvc.yaml").write_text(text.replace("/seed0/metrics.json\n", "/seed9/metrics.json\n", 1))
+    proc = generate_dvc(tmp_path, "--check")
+    assert proc.returncode == 1 and "dvc.yaml" in proc.stderr
+    (tmp_path / "dvc.yaml").write_text(text.replace("  # ---- generated", "  # generated", 1))
+    proc = generate_dvc(tmp_path)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: dvc.yaml has lost its line")
 
 
 @pytest.mark.slow
 def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
-    env = tool_env()
-    run = lambda *a: subprocess.run(list(a), cwd=pipeline_dir, env=env, capture_output=True, text=True)  # noqa: E731
-    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"],
-                [sys.executable, str(pipeline_dir / "workflow/scripts/generate_dvc.py"), "--profile", "smoke",
-                 "--out", str(pipeline_dir)]):
-        proc = run(*cmd)
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, pipeline_dir / name)
+    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"]):
+        proc = subprocess.run(cmd, cwd=pipeline_dir, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
-    proc = run(str(BIN / "dvc"), "repro", "table3")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = generate_dvc(pipeline_dir, "--profile", "smoke")
+    assert proc.returncode == 0, proc.stderr
+    assert "train@mrcfa_b1_l1-0" in dvc(pipeline_dir, "dag", "table3").stdout
+    dvc(pipeline_dir, "repro", "table3")
     assert (pipeline_dir / "results/smoke/tables/table3.md").is_file()
-    shown = run(str(BIN / "dvc"), "metrics", "show", "--json")
-    assert shown.returncode == 0, shown.stderr
-    text = shown.stdout
+    text = dvc(pipeline_dir, "metrics", "show", "--json").stdout
     assert "mrcfa_b1_l1/seed0/metrics.json" in text and "mIoU" in text and "fps_cached" in text
-    again = run(str(BIN / "dvc"), "repro", "table3")
-    assert again.returncode == 0 and "didn't change" in again.stdout + again.stderr
+    again = dvc(pipeline_dir, "repro", "table3")
+    assert "didn't change" in again.stdout + again.stderr
