@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import BIN, ROOT, tool_env
-from mrcfa.config import load_registry
+from mrcfa.experiments.registry import load_registry
 
 SNAKEMAKE = [str(BIN / "snakemake")]
 
@@ -144,11 +144,11 @@ def test_dvc_stages_are_the_registry_jobs(tmp_path):
     dvc(tmp_path, "init", "--no-scm", "-q")
     registry = load_registry(ROOT / "experiments/registry.yaml")
     profile = yaml.safe_load((ROOT / "params.yaml").read_text())["profile"]
-    runs = {r for t in registry.tables for r in registry.table_runs(t)}
+    runs = {r for t in [*registry.tables, *registry.figures] for r in registry.table_runs(t)}
     seeds = registry.seeds(profile)
     expected = ({f"train@{r}-{s}" for r in runs for s in seeds} | {f"evaluate@{r}-{s}" for r in runs for s in seeds}
-                | {f"bench@{r}" for t in registry.tables if registry.tables[t].get("kind") != "figure"
-                   and registry.needs_bench(t) for r in registry.table_runs(t)} | set(registry.tables))
+                | {f"bench@{r}" for t in registry.tables if registry.needs_bench(t) for r in registry.table_runs(t)}
+                | set(registry.tables) | set(registry.figures))
     listed = set(dvc(tmp_path, "stage", "list", "--name-only").stdout.split())
     kinds = ("train@", "evaluate@", "bench@", "table", "figure")
     assert {s for s in listed if s.startswith(kinds)} == expected
