@@ -387,3 +387,20 @@ def test_runs_say_what_they_are_and_filter_by_table(tmp_path: Path, template_db:
     assert variant.data.tags["mrcfa.config_hash"] != hash_b1
     variant_cfg = registry.resolve("smoke", "mrcfa_b1", parse_overrides(["model.keep_ratio=0.3", "train.iters=200"]))
     assert variant.data.tags["mrcfa.config_hash"] == variant_cfg.hash()
+
+
+def test_a_benchmark_is_logged_into_every_seed_with_the_run_config_hash(tmp_path: Path, template_db: Path) -> None:
+    from mrcfa.config import load_registry
+    from mrcfa.engine.bench_run import log_bench
+
+    shutil.copy(template_db, tmp_path / "mlflow.db")
+    registry = load_registry(Path(__file__).resolve().parents[1] / "experiments" / "registry.yaml")
+    cfg = registry.resolve("demo", "mrcfa_b1")
+    log_bench(registry, cfg, {"fps_cached": 30.0, "memory_mb": 512.0, "params_inference": 9e5, "flops": 2e9,
+                              "iters": 20, "run": cfg.run, "config_hash": cfg.hash(), "device": "cpu"})
+    client = MlflowClient(tracking_uri=tracking_uri())
+    runs = client.search_runs([client.get_experiment_by_name("mrcfa-vspw-demo").experiment_id])
+    assert sorted(int(r.data.tags["mrcfa.seed"]) for r in runs) == registry.seeds("demo")
+    for r in runs:
+        assert r.data.tags["mrcfa.config_hash"] == cfg.hash()
+        assert r.data.metrics == {"fps_cached": 30.0, "memory_mb": 512.0, "params_inference": 9e5, "flops": 2e9}
