@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,6 +14,8 @@ from mrcfa.errors import UserError
 # No network at run time: tools that would phone home are told not to.
 for _key, _value in (("HF_HUB_OFFLINE", "1"), ("DVC_NO_ANALYTICS", "1"), ("MLFLOW_DISABLE_TELEMETRY", "true")):
     os.environ.setdefault(_key, _value)
+
+SCORES = ("mIoU", "WIoU", "mVC8", "mVC16")  # the scores a command prints of an evaluation
 
 
 def _print(data: Any, as_json: bool, text: str | None = None) -> None:
@@ -59,15 +60,17 @@ def _resolve(args: argparse.Namespace):
     return registry, cfg
 
 
+def _named_model(args: argparse.Namespace, **extra: Any):
+    """The config of the model named by --model/--backbone/--num-classes (and `extra` fields that are set)."""
+    from mrcfa.config import ModelConfig, build_section
+
+    fields = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
+    return build_section(ModelConfig, fields | {k: v for k, v in extra.items() if v is not None}, "model.")
+
+
 def _no_overrides(args: argparse.Namespace, what: str) -> None:
     if args.overrides:
         raise UserError(f"--set {args.overrides[0]}: {what} has no run config to change; give --profile and --run")
-
-
-def _paths(args: argparse.Namespace, cfg: Any):
-    from mrcfa.engine.paths import RunPaths
-
-    return RunPaths.of(cfg.profile, cfg.run, args.seed, args.results, args.work)
 
 
 def _threads(args: argparse.Namespace) -> None:
@@ -81,23 +84,16 @@ def _threads(args: argparse.Namespace) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from mrcfa.config import ModelConfig, build_section
-
     if args.profile or args.run:
         # A registry run at its profile's scale (widths, depths, classes), e.g. the demo's MiT-B5.
         if not (args.profile and args.run) or args.model or args.backbone:
-            print("error: give --profile and --run together, or --model and --backbone", file=sys.stderr)
-            return 2
+            raise UserError("give --profile and --run together, or --model and --backbone")
         cfg = _resolve(args)[1].model
         name = f"{args.run} ({args.profile})"
     else:
         if not (args.model and args.backbone):
-            print("error: give --model and --backbone, or --profile and --run", file=sys.stderr)
-            return 2
-        fields: dict[str, Any] = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
-        if args.num_scales:
-            fields["num_scales"] = args.num_scales
-        cfg = build_section(ModelConfig, fields, "model.")
+            raise UserError("give --model and --backbone, or --profile and --run")
+        cfg = _named_model(args, num_scales=args.num_scales or None)
         name = f"{args.model}-{args.backbone}"
     from mrcfa.models.segmenter import build_model, count_parameters
 
@@ -111,15 +107,12 @@ def cmd_weights_check(args: argparse.Namespace) -> int:
     from mrcfa.models.checkpoints import check_weights
 
     if bool(args.profile) != bool(args.run) or (args.arch and args.profile):
-        print("error: compare with --arch ARCH, or with --profile P --run R (a run's model), or give "
-              "neither to compare the file with the architecture it says it is", file=sys.stderr)
-        return 2
+        raise UserError("compare with --arch ARCH, or with --profile P --run R (a run's model), or give "
+                        "neither to compare the file with the architecture it says it is")
     if not Path(args.file).is_file():
         where = ("SegFormer's ImageNet mit_bX.pth files come from the NVlabs/SegFormer release"
                  if (args.arch or "").startswith("mit_") else "see the README, 'Weights and data'")
-        print(f"error: {args.file}: no such file; {where}; put it there (nothing is downloaded at run time)",
-              file=sys.stderr)
-        return 2
+        raise UserError(f"{args.file}: no such file; {where}; put it there (nothing is downloaded at run time)")
     model_cfg = _resolve(args)[1].model if args.run else None
     ckpt, report, target = check_weights(args.file, arch=args.arch, model_cfg=model_cfg)
     data = {"layout": ckpt.layout, "arch": ckpt.arch, "num_classes": ckpt.num_classes, "compared_with": target,
@@ -131,28 +124,16 @@ def cmd_weights_check(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from mrcfa.data.synth import write_synthetic
-    from mrcfa.experiments.synth import SynthSettings
+    from mrcfa.data.synth_job import synthesise
 
-    settings, out = SynthSettings(), args.out
-    if args.profile:
-        from mrcfa.experiments.registry import load_registry
-
-        ds = load_registry(args.registry).profile(args.profile)["datasets"][args.dataset]
-        if ds.get("source") != "synth":
-            print(f"error: profile {args.profile!r} reads {args.dataset} from disk ({ds.get('root')}); "
-                  "nothing to synthesise", file=sys.stderr)
-            return 2
-        settings = SynthSettings.from_section(ds.get("synth", {}), ds["num_classes"])
-        out = out or ds["root"]
-    if not out:
-        print("error: give --out DIR (or --profile to use the profile's dataset root)", file=sys.stderr)
-        return 2
-    height, width = args.size or (None, None)
-    settings = settings.replace(train_videos=args.train_videos, val_videos=args.val_videos, frames=args.frames,
-                                difficulty=args.difficulty, seed=args.seed, num_classes=args.classes,
-                                height=height, width=width)
-    summary = write_synthetic(out, settings, progress=not args.json)
+    changes = {key: getattr(args, key) for key in ("train_videos", "val_videos", "frames", "difficulty", "seed")
+               if getattr(args, key) is not None}
+    if args.classes is not None:
+        changes["num_classes"] = args.classes
+    if args.size is not None:
+        changes["height"], changes["width"] = args.size
+    out, summary = synthesise(args.out, changes, profile=args.profile, dataset=args.dataset,
+                              registry=args.registry, progress=not args.json)
     _print(summary, args.json, f"wrote the synthetic benchmark to {out}: {json.dumps(summary)}")
     return 0
 
@@ -179,15 +160,22 @@ def cmd_data_check(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     _threads(args)
+    from mrcfa.engine.paths import RunPaths
     from mrcfa.engine.tracked import row_tags
     from mrcfa.engine.train import train
 
     registry, cfg = _resolve(args)
-    result = train(cfg, args.seed, _paths(args, cfg), track=not args.no_track, tags=row_tags(registry, cfg.run),
+    paths = RunPaths.of(cfg.profile, cfg.run, args.seed, args.results, args.work)
+    result = train(cfg, args.seed, paths, track=not args.no_track, tags=row_tags(registry, cfg.run),
                    progress=not args.json)
     _print(result, args.json, f"trained {cfg.run} seed {args.seed}: final loss {result['final_loss']}, "
                               f"{result['seconds']} s")
     return 0
+
+
+def _scores(result: dict[str, Any]) -> str:
+    """mIoU, WIoU, mVC8 and mVC16 on one line (no mVC on Cityscapes)."""
+    return "  ".join(f"{k} {'n/a' if result[k] is None else f'{result[k]:.2f}'}" for k in SCORES)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -197,91 +185,44 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         _no_overrides(args, "scoring saved predictions")
         if not args.data_root:
-            print("error: scoring saved predictions needs --data-root (the VSPW-layout ground truth)",
-                  file=sys.stderr)
-            return 2
+            raise UserError("scoring saved predictions needs --data-root (the VSPW-layout ground truth)")
         result = score_prediction_dir(args.data_root, args.pred_dir, split=args.split,
                                       num_classes=args.num_classes, progress=not args.json)
-        keys = ("mIoU", "WIoU", "mVC8", "mVC16")
-        _print(result if args.json else None, args.json,
-               "  ".join(f"{k} {result[k]:.2f}" for k in keys))
+        _print(result if args.json else None, args.json, _scores(result))
         return 0
     if not (args.run and args.profile):
-        print("error: give --profile and --run (evaluate a trained run or a checkpoint) or --data-root and "
-              "--pred-dir (score saved predictions)", file=sys.stderr)
-        return 2
-    from mrcfa.engine.evaluate import checkpoint_dir, evaluate, write_metrics
-    from mrcfa.engine.paths import RunPaths
-    from mrcfa.engine.preflight import PreflightError, data_problems
-    from mrcfa.engine.tracked import row_tags
+        raise UserError("give --profile and --run (evaluate a trained run or a checkpoint) or --data-root and "
+                        "--pred-dir (score saved predictions)")
+    from mrcfa.engine.evaluate_run import evaluate_run
 
     registry, cfg = _resolve(args)
-    paths = _paths(args, cfg)
-    external = args.weights is not None and Path(args.weights).resolve() != paths.model.resolve()
-    weights = Path(args.weights) if args.weights else paths.model
-    if not weights.is_file():
-        sets = "".join(f" --set {shlex.quote(item)}" for item in args.overrides or [])
-        hint = (f"train it first (`mrcfa train --profile {cfg.profile} --run {args.run} --seed {args.seed}{sets}`) "
-                "or give --weights FILE" if not external else "check the path")
-        if cfg.run != args.run:
-            hint += (f"; --set made this config a run of its own, {cfg.run}: evaluate {args.run}'s model under it "
-                     f"with --weights {_paths(args, registry.resolve(cfg.profile, args.run)).model}")
-        raise UserError(f"{weights}: no such checkpoint; {hint}")
-    problems = data_problems(cfg, (args.split,))  # seconds, before any compute
-    if problems:
-        raise PreflightError(problems)
-    if args.out or external:
-        paths = RunPaths(results=Path(args.out) if args.out else checkpoint_dir(cfg, weights, args.results),
-                         work=paths.work)
-    result = evaluate(cfg, weights, paths, split=args.split, pred_dir=Path(args.save_preds) if args.save_preds else None,
-                      progress=not args.json)
-    write_metrics(result, args.seed, paths, cfg, track=not args.no_track, tags=row_tags(registry, cfg.run),
-                  external=external)
-    brief = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16")}
-    text = "  ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in brief.items())  # no mVC on Cityscapes
+    result, paths = evaluate_run(registry, cfg, args.run, args.seed, weights=args.weights, out=args.out,
+                                 split=args.split, save_preds=args.save_preds, sets=args.overrides or (),
+                                 results=args.results, work=args.work, track=not args.no_track,
+                                 progress=not args.json)
+    text = _scores(result)
     cues = {state: e["accuracy"] for state, e in result.get("cue_accuracy", {}).items()}
     if cues:  # synthetic data: how often the model is right where one frame shows the class and where not
         text += "\npixel accuracy on objects whose class cue is " + ", ".join(
             f"{state} {'n/a' if acc is None else f'{acc:.1f}'}" for state, acc in cues.items())
-    _print(brief if args.json else None, args.json, f"{text}\nwritten to {paths.metrics}")
+    _print({k: result[k] for k in SCORES} if args.json else None, args.json, f"{text}\nwritten to {paths.metrics}")
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from mrcfa.engine.bench import benchmark
+    from mrcfa.engine.bench_run import AD_HOC, bench_run, time_model, with_changes
 
+    changes = (args.size, args.iters, args.warmup, args.protocol)
     if args.run:
         registry, cfg = _resolve(args)
-        model_cfg, bc = cfg.model, cfg.bench
-        size, iters, warmup = args.size or bc.size, args.iters or bc.iters, args.warmup if args.warmup is not None else bc.warmup
+        bc = with_changes(cfg.bench, *changes)
+        result = bench_run(registry, cfg, bc, threads=args.threads, weights=args.weights, results=args.results,
+                           work=args.work, track=not args.no_track)
     else:
-        from mrcfa.config import ModelConfig, build_section
-
         _no_overrides(args, "benchmarking --model/--backbone")
-        fields = {"arch": args.model, "backbone": args.backbone, "num_classes": args.num_classes}
-        if args.keep_ratio is not None:
-            fields["keep_ratio"] = args.keep_ratio
-        model_cfg = build_section(ModelConfig, fields, "model.")
-        size, iters, warmup = args.size or (480, 864), args.iters or 20, 3 if args.warmup is None else args.warmup
-    protocols = tuple(args.protocol) if args.protocol else (cfg.bench.protocols if args.run else ("cached", "clip"))
-    result = benchmark(model_cfg, size=size, iters=iters, warmup=warmup, threads=args.threads, protocols=protocols,
-                       weights=args.weights)
-    if args.run and not args.weights:  # a checkpoint's timings are printed, never filed as the run's
-        from mrcfa.atomic import write_json
-        from mrcfa.engine.paths import RunPaths
-
-        result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash(), "overrides": cfg.overrides}
-        out = RunPaths.of(cfg.profile, cfg.run, 0, args.results, args.work).bench
-        write_json(out, result)
-        if not args.no_track:
-            from mrcfa.engine.tracked import open_tracker, row_tags
-
-            for seed in registry.seeds(cfg.profile):
-                tracker = open_tracker(cfg, seed, tags=row_tags(registry, cfg.run))
-                tracker.log_metrics({k: float(result[k]) for k in result
-                                     if k.startswith(("fps_", "memory_mb", "params_", "flops"))})
-                tracker.close()
-    text = "  ".join(f"{p}: {result[f'fps_{p}']:.2f} FPS, {result[f'memory_mb_{p}']:.0f} MB" for p in protocols)
+        bc = with_changes(AD_HOC, *changes)
+        result = time_model(_named_model(args, keep_ratio=args.keep_ratio), bc, args.threads, args.weights)
+    text = "  ".join(f"{p}: {result[f'fps_{p}']:.2f} FPS, {result[f'memory_mb_{p}']:.0f} MB" for p in bc.protocols)
     _print(result, args.json, f"{text}  params {result['params_inference'] / 1e6:.2f} M")
     return 0
 

@@ -204,4 +204,5 @@ def test_snakemake_released_evaluates_the_present_checkpoints_into_table5(vspw_4
     exp = client.get_experiment_by_name("mrcfa-vspw-paper")
     (run,) = client.search_runs([exp.experiment_id], "tags.`mrcfa.run` = 'mrcfa_b0@mrcfa_b0'")
     assert run.data.tags["mrcfa.weights_sha256"] == metrics["weights"]["sha256"] == sha256(ckpt)
+    assert run.data.tags["mrcfa.config_hash"] == metrics["config_hash"]  # the run config's hash, the only one
     assert run.data.metrics["mIoU"] == pytest.approx(metrics["mIoU"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mrcfa import tracking
+from mrcfa.tracking import store
 from mrcfa.tracking import Tracker, ensure_store, flatten, git_state, sync_results, tracking_uri
 
 mlflow = pytest.importorskip("mlflow")
@@ -106,7 +106,7 @@ def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtur
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # tmp_path: no outer repo
     monkeypatch.chdir(tmp_path)
-    tracking._FAILED.clear()
+    store.FAILED.clear()
 
 
 def test_flatten_and_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +143,7 @@ def test_sqlite_round_trip_and_resume(tmp_path: Path, template_db: Path,
     art.write_text("hello")
 
     # Default store: sqlite mlflow.db in the cwd (project root), artifacts in mlartifacts/.
-    with Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0, params=PARAMS,
+    with Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0, config_hash="0123456789ab", params=PARAMS,
                  tags={"device": "cpu", "tables": "table2"}) as t:
         assert t.enabled and t.run_id
         for it in range(5):
@@ -163,7 +163,7 @@ def test_sqlite_round_trip_and_resume(tmp_path: Path, template_db: Path,
     assert tags["mlflow.source.git.commit"] == commit and tags["mrcfa.git_dirty"] == "true"
     assert tags["mrcfa.seed"] == "0" and tags["mrcfa.profile"] == "demo"
     assert tags["mrcfa.device"] == "cpu" and tags["mrcfa.tables"] == "table2"
-    assert len(tags["mrcfa.config_hash"]) == 12
+    assert tags["mrcfa.config_hash"] == "0123456789ab"  # the caller's (the run config's), never one of its own
     hist = c.get_metric_history(run_id, "loss")
     assert [(m.step, m.value) for m in sorted(hist, key=lambda m: m.step)] == [
         (it * 10, 1.0 / (it + 1)) for it in range(5)
@@ -202,10 +202,10 @@ def test_retry_waits_out_a_locked_sqlite_database(tmp_path: Path) -> None:
     holder.execute("begin exclusive")
     threading.Timer(0.5, holder.execute, args=("commit",)).start()
     writer = sqlite3.connect(tmp_path / "x.db", timeout=0, isolation_level=None)
-    tracking._retry(writer.execute, "insert into t values (1)")  # locked first, then succeeds
+    store.retry(writer.execute, "insert into t values (1)")  # locked first, then succeeds
     assert writer.execute("select v from t").fetchall() == [(1,)]
     with pytest.raises(sqlite3.OperationalError):
-        tracking._retry(writer.execute, "not sql")  # other errors are not retried
+        store.retry(writer.execute, "not sql")  # other errors are not retried
 
 
 def test_unreachable_server_warns_once(monkeypatch: pytest.MonkeyPatch,
@@ -268,6 +268,7 @@ def test_sync_results(tmp_path: Path, template_db: Path) -> None:
                                           "corrupted": {"accuracy": None, "pixels": 0}}}
         if dataset:
             m["dataset"] = dataset
+        m["config_hash"] = f"{run}-hash"
         (d / "metrics.json").write_text(json.dumps(m))
         (d / "history.csv").write_text("iter,loss,lr\n0,2.0,0.1\n10,1.5,0.09\n20,1.0,\n")
         (d / "train.json").write_text(json.dumps({"train_time_s": 12.5, "iters": 20}))
@@ -290,7 +291,7 @@ def test_sync_results(tmp_path: Path, template_db: Path) -> None:
     assert runs["mrcfa_b1-seed0"].info.run_id == live.run_id
     for seed in (0, 1):
         r = runs[f"mrcfa_b1-seed{seed}"]
-        assert r.info.status == "FINISHED"
+        assert r.info.status == "FINISHED" and r.data.tags["mrcfa.config_hash"] == "mrcfa_b1-hash"
         assert r.data.metrics["mIoU"] == 40.0 + seed and r.data.metrics["n_clips"] == 6
         assert r.data.metrics["fps_clip"] == 10.0 and r.data.metrics["flops"] == 2e9
         assert r.data.metrics["train_time_s"] == 12.5
@@ -372,6 +373,7 @@ def test_runs_say_what_they_are_and_filter_by_table(tmp_path: Path, template_db:
     assert b1.data.tags["mrcfa.table2"] == "p=50%" and b1.data.tags["mrcfa.table3"] == "L=3"
     note = b1.data.tags["mlflow.note.content"]
     hash_b1 = registry.resolve("smoke", "mrcfa_b1").hash()
+    assert b1.data.tags["mrcfa.config_hash"] == hash_b1  # one hash: the run config's
     assert "`mrcfa_b1`, seed 0" in note and "`smoke`" in note and hash_b1 in note and "table2:p=50%" in note
     assert any(k.startswith("system/cpu") for k in b1.data.metrics)
 
@@ -383,3 +385,22 @@ def test_runs_say_what_they_are_and_filter_by_table(tmp_path: Path, template_db:
     assert not [k for k in variant.data.params if k.startswith("overrides")]
     assert "Overrides: `model.keep_ratio=0.3 train.iters=200`" in variant.data.tags["mlflow.note.content"]
     assert variant.data.tags["mrcfa.config_hash"] != hash_b1
+    variant_cfg = registry.resolve("smoke", "mrcfa_b1", parse_overrides(["model.keep_ratio=0.3", "train.iters=200"]))
+    assert variant.data.tags["mrcfa.config_hash"] == variant_cfg.hash()
+
+
+def test_a_benchmark_is_logged_into_every_seed_with_the_run_config_hash(tmp_path: Path, template_db: Path) -> None:
+    from mrcfa.config import load_registry
+    from mrcfa.engine.bench_run import log_bench
+
+    shutil.copy(template_db, tmp_path / "mlflow.db")
+    registry = load_registry(Path(__file__).resolve().parents[1] / "experiments" / "registry.yaml")
+    cfg = registry.resolve("demo", "mrcfa_b1")
+    log_bench(registry, cfg, {"fps_cached": 30.0, "memory_mb": 512.0, "params_inference": 9e5, "flops": 2e9,
+                              "iters": 20, "run": cfg.run, "config_hash": cfg.hash(), "device": "cpu"})
+    client = MlflowClient(tracking_uri=tracking_uri())
+    runs = client.search_runs([client.get_experiment_by_name("mrcfa-vspw-demo").experiment_id])
+    assert sorted(int(r.data.tags["mrcfa.seed"]) for r in runs) == registry.seeds("demo")
+    for r in runs:
+        assert r.data.tags["mrcfa.config_hash"] == cfg.hash()
+        assert r.data.metrics == {"fps_cached": 30.0, "memory_mb": 512.0, "params_inference": 9e5, "flops": 2e9}

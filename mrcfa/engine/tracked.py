@@ -35,11 +35,11 @@ def open_tracker(cfg: RunConfig, seed: int, run_id: str | None = None, tags: dic
     the run's training result (`evaluate --weights`): they get an MLflow run of their own, `run@label`."""
     from mrcfa.tracking import Tracker
 
-    tags = {"config_hash": cfg.hash(), "seed": str(seed), **(tags or {})}
+    tags = {"seed": str(seed), **(tags or {})}
     tags["mlflow.note.content"] = describe(cfg, seed, tags.get("rows", ""), weights_label)
     if cfg.overrides:
         tags["overrides"] = format_overrides(cfg.overrides)
     params = {k: v for k, v in cfg.to_dict().items() if k != "overrides"}  # the tag says what they changed
     run = cfg.run if weights_label is None else f"{cfg.run}@{weights_label}"
-    return Tracker(dataset=cfg.data.dataset, profile=cfg.profile, run=run, seed=seed, params=params, tags=tags,
-                   run_id=run_id)
+    return Tracker(dataset=cfg.data.dataset, profile=cfg.profile, run=run, seed=seed, config_hash=cfg.hash(),
+                   params=params, tags=tags, run_id=run_id)
