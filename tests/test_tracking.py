@@ -390,7 +390,7 @@ def test_runs_say_what_they_are_and_filter_by_table(tmp_path: Path, template_db:
 
 
 def test_a_benchmark_is_logged_into_every_seed_with_the_run_config_hash(tmp_path: Path, template_db: Path) -> None:
-    from mrcfa.config import load_registry
+    from mrcfa.experiments.registry import load_registry
     from mrcfa.engine.bench_run import log_bench
 
     shutil.copy(template_db, tmp_path / "mlflow.db")
