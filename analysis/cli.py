@@ -11,9 +11,11 @@ import sys
 import time
 from collections.abc import Sequence
 
+from analysis.outputs import PLOT_FILES
+
 EXIT_MISSING = 3
 
-PLOT_NAMES = ("table1", "table2", "table3", "training", "figure3")
+PLOT_NAMES = tuple(PLOT_FILES)
 
 EPILOG = """examples:
   python -m analysis tables --profile demo --only table2
