@@ -4,15 +4,19 @@
 #   snakemake all --config profile=paper -n          every job of the paper-scale reproduction
 #   snakemake all --profile workflow/profiles/slurm --config profile=paper
 #   snakemake released --config profile=paper       the authors' trained checkpoints, evaluated here
+#   snakemake results/smoke/tables/table2.md        any file by name: built with the profile in its path
 #
 # The runs, the tables and the profiles are declared in experiments/; this file only wires them.
 
-from snakemake.utils import min_version
+from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
 configfile: "workflow/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
@@ -27,10 +31,15 @@ include: "workflow/rules/released.smk"
 rule all:
     default_target: True
     input:
-        [table_outputs(t) + table_plot_outputs(t) for t in TABLES],
-        figure_outputs(),
+        [table_outputs(PROFILE, t) + table_plot_outputs(PROFILE, t) for t in TABLES],
+        figure_outputs(PROFILE),
         f"results/{PROFILE}/claims.csv",
         f"results/{PROFILE}/report.html",
+
+
+rule figure3:
+    input:
+        figure_outputs(PROFILE),
 
 
 for _table in TABLES:
@@ -39,5 +48,5 @@ for _table in TABLES:
         name:
             _table
         input:
-            table_outputs(_table),
-            table_plot_outputs(_table),
+            table_outputs(PROFILE, _table),
+            table_plot_outputs(PROFILE, _table),

@@ -11,9 +11,11 @@ import sys
 import time
 from collections.abc import Sequence
 
+from analysis.outputs import PLOT_FILES
+
 EXIT_MISSING = 3
 
-PLOT_NAMES = ("table1", "table2", "table3", "training", "figure3")
+PLOT_NAMES = tuple(PLOT_FILES)
 
 EPILOG = """examples:
   python -m analysis tables --profile demo --only table2
@@ -66,8 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write figures: table1 (trend vs reference frames), table2 (trade-off vs p), "
                                    "table3 (trend vs L), training (loss curves), figure3 (qualitative strip).")
     p.add_argument("--only", action="append", metavar="PLOT", help=f"only these plots: {', '.join(PLOT_NAMES)}")
-    sub.add_parser("report", parents=[common], help="write report.html and report.md (and all tables and figures)",
-                   description="Write a self-contained HTML report and its Markdown twin, with every table and figure.")
+    r = sub.add_parser("report", parents=[common], help="write report.html and report.md (and all tables and figures)",
+                       description="Write a self-contained HTML report and its Markdown twin, with every table and "
+                                   "figure; the tables, claims and figures are written too unless --no-rebuild.")
+    r.add_argument("--no-rebuild", action="store_true",
+                   help="write only report.{html,md}, embedding the figures already under figures/ (what the "
+                        "pipeline does: its table, claims and plot steps own those files)")
     c = sub.add_parser("claims", parents=[common], help="decide the paper's claims: claims.{csv,md}, printed",
                        description="Decide every claim of the registry on the profile's results (effect, 95 %% "
                                    "interval over seeds, verdict); write results/<profile>/claims.{csv,md} and "
@@ -145,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         from analysis.report import build_report
 
-        paths = build_report(ws, args.jobs)
+        paths = build_report(ws, args.jobs, rebuild=not args.no_rebuild)
         written = [paths.html, paths.markdown]
     print(f"wrote {len(written)} file(s) under {ws.out_dir} in {time.perf_counter() - start:.1f} s")
     return 0

@@ -6,6 +6,9 @@ from __future__ import annotations
 # Table -> the stem of its plot under results/<profile>/figures/ (PNG and PDF).
 TABLE_PLOTS = {"table1": "table1_trend", "table2": "table2_tradeoff", "table3": "table3_trend"}
 
+# Every plot (as `python -m analysis plots --only` names it) -> its file stem under figures/.
+PLOT_FILES = {**TABLE_PLOTS, "training": "training_curves", "figure3": "figure3"}
+
 
 def table_plot_files(results_dir: str, table: str) -> list[str]:
     """results_dir: results/<profile>. Empty for a table without a plot."""

@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mrcfa import atomic  # noqa: E402
 from analysis.metrics import metric  # noqa: E402
-from analysis.outputs import TABLE_PLOTS  # noqa: E402
+from analysis.outputs import PLOT_FILES, TABLE_PLOTS  # noqa: E402
 from analysis.qualitative import plot_figure3  # noqa: E402
 from analysis.table_model import Table, build_table  # noqa: E402
 from analysis.workspace import TRAINING_KEY, Workspace  # noqa: E402
@@ -232,14 +232,17 @@ def _table_plot(key: str, name: str, fn: Callable[[Table], Figure]) -> Maker:
     return make
 
 
+TRAINING_TITLE = "Training loss per run"
+
+
 def _training(ws: Workspace) -> list[tuple[str, str, Figure]]:
     fig = plot_training_curves(ws.results.histories, list(ws.registry.runs))
-    return [] if fig is None else [("training_curves", "Training loss per run", fig)]
+    return [] if fig is None else [(PLOT_FILES[TRAINING_KEY], TRAINING_TITLE, fig)]
 
 
 def _figure3(ws: Workspace) -> list[tuple[str, str, Figure]]:
     spec = ws.registry.figures.get("figure3")
-    return [] if spec is None else [("figure3", spec.title, plot_figure3(ws, spec))]
+    return [] if spec is None else [(PLOT_FILES["figure3"], spec.title, plot_figure3(ws, spec))]
 
 
 # Plot name (as given to --only) -> maker; listed from the most to the least expensive to draw,

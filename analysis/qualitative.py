@@ -1,7 +1,8 @@
 """Fig. 3-style strip: input frames, each method's predicted labels, and the ground truth.
 
-Predictions are reduced labels 0..C-1 (255 = ignore); VSPW ground truth is raw (0 = others,
-shown as ignore; k is class k-1). A fixed palette keeps a class the same colour in every row.
+Predictions are reduced labels 0..C-1 (255 = ignore); VSPW ground truth is raw (0 = others and
+255 = ignore, both shown in the ignore colour; k is class k-1), reduced as the data loader reduces it.
+A fixed palette keeps a class the same colour in every row.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from PIL import Image
 
+from mrcfa.data.vspw_layout import IGNORE_INDEX as IGNORE, reduce_zero_label
 from mrcfa.experiments.tables import FigureSpec
 
 if TYPE_CHECKING:
     from analysis.workspace import Workspace
 
-IGNORE = 255
 PLACEHOLDER = (0.85, 0.85, 0.85)
 
 
@@ -41,12 +42,6 @@ def palette() -> np.ndarray:
 
 def colorize(labels: np.ndarray) -> np.ndarray:
     return palette()[labels.astype(np.uint8)]
-
-
-def gt_to_reduced(raw: np.ndarray) -> np.ndarray:
-    """VSPW raw mask -> reduced labels: 0 (others) becomes ignore, k becomes k-1."""
-    raw = raw.astype(np.int32)
-    return np.where(raw == 0, IGNORE, raw - 1).astype(np.uint8)
 
 
 def _load(path: Path | None, mode: str) -> np.ndarray | None:
@@ -96,7 +91,7 @@ def plot_strip(
         for _, d in rows:
             pred = _load(d / video / f"{frame}.png", "L") if d is not None and frames else None
             panels.append(None if pred is None else colorize(_fit(pred, shape or pred.shape[:2])))
-        panels.append(None if raw_gt is None else colorize(_fit(gt_to_reduced(raw_gt), shape or raw_gt.shape[:2])))
+        panels.append(None if raw_gt is None else colorize(_fit(reduce_zero_label(raw_gt), shape or raw_gt.shape[:2])))
         for i, panel in enumerate(panels):
             ax = axes[i, j]
             if panel is None:

@@ -18,7 +18,8 @@ from mrcfa import atomic
 from analysis.claims import METHOD_NOTE, ClaimResult, build_claims, claim_rows, evaluate_claims, verdict_counts
 from analysis.environment import Environment, collect
 from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, Grid, main_grid, vs_paper_grid
-from analysis.plots import SavedFigure, build_plots
+from analysis.outputs import PLOT_FILES
+from analysis.plots import DISPLAY_ORDER, TRAINING_TITLE, SavedFigure, build_plots
 from analysis.results import Missing
 from analysis.table_model import Table
 from analysis.tables import build_tables, markdown_table, markdown_vs_paper, tables_for
@@ -192,12 +193,26 @@ def render_markdown(ws: Workspace, tables: list[Table], figures: list[SavedFigur
     return "\n".join(out)
 
 
-def build_report(ws: Workspace, jobs: int | None = None) -> ReportPaths:
-    """Writes the tables, claims and figures too, so the Markdown report's image links resolve."""
-    build_tables(ws)
-    build_claims(ws)
+def drawn_figures(ws: Workspace) -> list[SavedFigure]:
+    """The figures already drawn under figures/ (by `analysis plots`), in display order; absent ones left out."""
+    specs = {**ws.registry.tables, **ws.registry.figures}
+    out = []
+    for key in DISPLAY_ORDER:
+        png = ws.figures_dir / f"{PLOT_FILES[key]}.png"
+        if png.is_file():
+            title = specs[key].title if key in specs else TRAINING_TITLE
+            out.append(SavedFigure(key, title, png, png.with_suffix(".pdf"), png.read_bytes()))
+    return out
+
+
+def build_report(ws: Workspace, jobs: int | None = None, rebuild: bool = True) -> ReportPaths:
+    """With `rebuild`, writes the tables, claims and figures too, so the Markdown report's image links resolve;
+    without, writes only the report and embeds the figures already drawn (the pipelines: other steps own them)."""
+    if rebuild:
+        build_tables(ws)
+        build_claims(ws)
     claims = evaluate_claims(ws)
-    figures = build_plots(ws, jobs=jobs)
+    figures = build_plots(ws, jobs=jobs) if rebuild else drawn_figures(ws)
     tables = tables_for(ws)
     keys = list(ws.registry.tables) + list(ws.registry.figures)
     missing = ws.missing(keys)

@@ -91,6 +91,23 @@ def test_report_is_self_contained_with_embedded_figures(partial_report):
     assert all((root / "results" / PROFILE / link).is_file() for link in links)
 
 
+def test_report_no_rebuild_writes_only_the_report(partial_report):
+    """The pipeline's report step: the tables, claims and figures belong to other steps, so with --no-rebuild
+    no other file is rewritten, and the figures embedded are the ones already drawn."""
+    root, html_before, _, args = partial_report
+    out = root / "results" / PROFILE
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert main(args + ["--no-rebuild"]) == 0
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert set(after) == set(before)
+    assert sorted(p.name for p in after if after[p] != before[p]) == ["report.html", "report.md"]
+    html_now = (out / "report.html").read_text()
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html_now)
+    drawn = [base64.b64encode((out / "figures" / f"{stem}.png").read_bytes()).decode("ascii")
+             for stem in ("table1_trend", "table2_tradeoff", "table3_trend", "training_curves", "figure3")]
+    assert images == drawn
+
+
 def test_report_provenance_and_environment(partial_report):
     root, html, md, _ = partial_report
     import json

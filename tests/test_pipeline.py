@@ -80,6 +80,112 @@ def test_bad_profile_is_a_clear_error(pipeline_dir):
     assert proc.returncode != 0 and "unknown profile 'nosuch'" in proc.stdout + proc.stderr
 
 
+def planned_blocks(output: str) -> list[str]:
+    """Every job paragraph of a dry run."""
+    return [b for b in re.split(r"\n\[[^\]]+\]\n", output) if b.startswith(("rule ", "localrule "))]
+
+
+def test_another_profiles_file_plans_only_that_profiles_jobs(pipeline_dir):
+    """The {profile} in a file's path decides every job it needs, whatever --config profile says."""
+    out = snakemake(pipeline_dir, "results/smoke/tables/table2.md", "-n", "--config", "profile=demo",
+                    "--cores", "2").stdout
+    # Table 2's six runs at smoke's one seed, smoke's synthetic data and the table (demo: 2 seeds, 30 jobs).
+    assert job_counts(out) == Counter(train=6, evaluate=6, benchmark=6, synth=1, table=1, total=20)
+    blocks = planned_blocks(out)
+    assert len(blocks) == 20 and all("profile=smoke" in b for b in blocks)
+    assert "demo" not in out.split("Building DAG of jobs...", 1)[1]
+    assert all("mem_mb=1000" in b for b in blocks if b.startswith(("rule train", "rule evaluate")))
+
+
+def test_threads_and_resources_come_from_the_files_profile(pipeline_dir):
+    out = snakemake(pipeline_dir, "results/paper/runs/mrcfa_b1/seed0/metrics.json", "-n", "--config",
+                    "profile=smoke", "--cores", "8").stdout
+    (train,) = job_blocks(out, "train")
+    (evaluate,) = job_blocks(out, "evaluate")
+    for block, runtime in ((train, 4320), (evaluate, 240)):  # the paper profile's, not smoke's 10 minutes
+        assert "profile=paper" in block and "threads: 4" in block
+        assert "gpu=1" in block and f"runtime={runtime}," in block
+    assert job_counts(out)["data_check"] == 1 and "synth" not in job_counts(out)  # paper reads VSPW from disk
+
+
+@pytest.mark.parametrize("override, field", [
+    ("exclusive_bench=maybe", "exclusive_bench"),
+    ("profile=a/b", "profile"),
+    ("registry=experiments/registry.txt", "registry"),
+    ("profil=demo", "profil"),
+])
+def test_invalid_config_is_an_error_naming_the_field(pipeline_dir, override, field):
+    proc = snakemake(pipeline_dir, "table2", "-n", "--config", override, check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Error validating config file" in text
+    assert f"['{field}']" in text or f"'{field}' was unexpected" in text
+
+
+def test_a_bad_value_in_the_config_file_is_named_too(pipeline_dir):
+    config = pipeline_dir / "workflow" / "config.yaml"
+    config.write_text(config.read_text().replace("exclusive_bench: true", "exclusive_bench: 2"))
+    proc = snakemake(pipeline_dir, "table2", "-n", check=False)
+    assert proc.returncode != 0 and "instance['exclusive_bench']" in proc.stdout + proc.stderr
+
+
+def undeclared_files(pipeline_dir: Path, profile: str, target: str) -> list[str]:
+    """Files under results/<profile> that no job of `target` declares (as output, log, or inside a declared
+    directory). `--list-untracked` names files only, so directories come from `--summary`."""
+    args = (target, "--cores", "1", "--config", f"profile={profile}", "exclusive_bench=false")
+    untracked = snakemake(pipeline_dir, *args, "--list-untracked").stdout.splitlines()
+    summary = snakemake(pipeline_dir, *args, "--summary").stdout.splitlines()
+    outputs = [line.split("\t", 1)[0] for line in summary if "\t" in line]
+    dirs = [f"{o}/" for o in outputs if (pipeline_dir / o).is_dir()]
+    return [f for f in untracked if f.startswith(f"results/{profile}/") and not f.startswith(tuple(dirs))]
+
+
+@pytest.fixture
+def smoke_results(pipeline_dir):
+    """The smoke profile's training, evaluation and benchmark outputs written without training (the results
+    files of analysis.synthetic), so that `snakemake all` runs only the tables, figures, claims and report."""
+    from analysis.registry import load_registry as load_analysis_registry
+    from analysis.synthetic import write_results
+    from mrcfa.config import load_registry
+
+    reg = load_registry(pipeline_dir / "experiments" / "registry.yaml")
+    root = pipeline_dir / reg.profile("smoke")["datasets"]["vspw"]["root"]
+    root.mkdir(parents=True)
+    (root / "synth.json").write_text("{}")  # older than everything below, as after a real run
+    runs = list(dict.fromkeys(r for t in reg.tables for r in reg.table_runs(t)))
+    benched = {r for t in reg.tables if reg.needs_bench(t) for r in reg.table_runs(t)}
+    for run in runs:  # each output newer than its job's inputs
+        seed_dir = pipeline_dir / "results" / "smoke" / "runs" / run / "seed0"
+        seed_dir.mkdir(parents=True)
+        (seed_dir / "model.pt").write_bytes(b"")
+        (seed_dir / "samples").mkdir()
+    analysis_reg = load_analysis_registry(pipeline_dir / "experiments" / "registry.yaml")
+    for with_bench in (True, False):
+        write_results(pipeline_dir / "results", "smoke", analysis_reg, seeds=(0,), bench=with_bench,
+                      runs=[r for r in runs if (r in benched) == with_bench],
+                      samples_for=analysis_reg.figures["figure3"].runs, data_root=root, num_classes=4)
+    return pipeline_dir
+
+
+@pytest.mark.slow
+def test_every_file_has_one_declared_owner(smoke_results):
+    """Tables, plots, Fig. 3, claims and the report on the smoke profile: every file they write is declared,
+    and the report rewrites none of the files the other rules own."""
+    pipeline_dir = smoke_results
+    out = snakemake(pipeline_dir, "all", "--cores", "2", "--config", "profile=smoke", "exclusive_bench=false")
+    assert job_counts(out.stdout + out.stderr)["report"] == 1
+    assert undeclared_files(pipeline_dir, "smoke", "all") == []
+
+    results = pipeline_dir / "results" / "smoke"
+    before = {p: p.stat().st_mtime_ns for p in results.rglob("*") if p.is_file()}
+    snakemake(pipeline_dir, "results/smoke/report.html", "--forcerun", "report", "--cores", "1",
+              "--config", "profile=smoke", "exclusive_bench=false")
+    after = {p: p.stat().st_mtime_ns for p in results.rglob("*") if p.is_file()}
+    changed = sorted(str(p.relative_to(results)) for p in after if after[p] != before.get(p))
+    assert changed == ["logs/report.log", "report.html", "report.md"]
+    html = (results / "report.html").read_text()
+    assert html.count("src='data:image/png;base64,") == 5  # Tables 1-3's plots, the training curves, Fig. 3
+
+
 @pytest.mark.slow
 def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     snakemake(pipeline_dir, "table2", "--cores", "2", "--config", "profile=smoke")
@@ -96,6 +202,8 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     assert [c["claim"] for c in claims] == ["t2_p50_costs_little_miou", "t2_p50_gains_fps", "t2_p50_saves_memory",
                                             "t2_p10_loses_clearly"]
     assert all(c["verdict"] in ("holds", "contradicted", "inconclusive") for c in claims)
+
+    assert undeclared_files(pipeline_dir, "smoke", "table2") == []  # train, evaluate, bench declare all they write
 
     # A second run has nothing to do.
     again = snakemake(pipeline_dir, "table2", "--cores", "2", "--config", "profile=smoke")

@@ -14,7 +14,7 @@ rule benchmark:
     resources:
         gpu=res("bench", "gpu", 0),
         mem_mb=res("bench", "mem_mb", 4000),
-        runtime=lambda wc, attempt: res("bench", "runtime", 15) * attempt,
+        runtime=runtime("bench", 15),
     shell:
         "OMP_NUM_THREADS={params.threads} {GPU} {resources.gpu} -- "
         "{MRCFA} bench --profile {wildcards.profile} --run {wildcards.run} --threads {params.threads} --json > {log} 2>&1"

@@ -1,16 +1,21 @@
 # Shared by all rules: the registry read at parse time, the profile's resources, the command prefix.
+#
+# Profile: every file rule has a `{profile}` wildcard, and everything it reads (inputs, threads, resources,
+# dataset roots) comes from the profile of that wildcard, so `results/smoke/...` is built with the smoke
+# profile whatever `--config profile=` says. The configured profile only chooses what the target rules
+# (all, table1 ... table6, figure3, released) ask for.
 
 import os
 import sys
 
-from analysis.outputs import table_plot_files
+from analysis.outputs import TABLE_PLOTS, table_plot_files
 from mrcfa.experiments.registry import load_registry
 
 REGISTRY = load_registry(config["registry"])
 PROFILE = config["profile"]
-PROFILE_SPEC = REGISTRY.profile(PROFILE)
-SEEDS = REGISTRY.seeds(PROFILE)
+REGISTRY.profile(PROFILE)  # an unknown profile stops here, with the registry's message
 TABLES = list(REGISTRY.tables)
+PLOT_TABLES = {stem: table for table, stem in TABLE_PLOTS.items()}  # table2_tradeoff -> table2
 
 # The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
 MRCFA = f"{sys.executable} -m mrcfa"
@@ -22,55 +27,62 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+wildcard_constraints:
+    profile="[^/]+",  # one path component: results/<profile>/...
+
+
 # Benchmarks run alone: they claim all cores Snakemake was given. On a cluster (no core count, or a huge
 # one) the node's CPUs come from the executor's resources instead; `exclusive_bench: false` (the CI
-# profile, where timings do not matter) lets them run beside other jobs.
-_exclusive = str(config.get("exclusive_bench", True)).lower() not in ("false", "0", "no")  # --config gives strings
+# profile, where timings do not matter) lets them run beside other jobs. The schema admits the strings
+# `--config exclusive_bench=false` gives.
+_exclusive = config["exclusive_bench"] in (True, 1, "true", "yes")
 EXCLUSIVE_THREADS = workflow.cores if _exclusive and workflow.cores and workflow.cores <= 256 else 1
 
 
 def res(step, key, default):
-    return PROFILE_SPEC.get("resources", {}).get(step, {}).get(key, default)
+    """A rule's thread count or resource, read from the profile of the job's wildcard."""
+    return lambda wc: REGISTRY.profile(wc.profile).get("resources", {}).get(step, {}).get(key, default)
+
+
+def runtime(step, default):
+    """Minutes; a retried job gets more time on each attempt."""
+    return lambda wc, attempt: res(step, "runtime", default)(wc) * attempt
 
 
 def run_dataset(run):
     return REGISTRY.runs[run].get("dataset", "vspw")
 
 
-def dataset_marker(dataset):
+def dataset_marker(profile, dataset):
     """The file that proves a dataset is ready: the synthetic generator's summary, or a passed check."""
-    spec = PROFILE_SPEC["datasets"][dataset]
+    spec = REGISTRY.profile(profile)["datasets"][dataset]
     if spec.get("source") == "synth":
         return os.path.join(spec["root"], "synth.json")
-    return f"results/{PROFILE}/data/{dataset}.check.json"
+    return f"results/{profile}/data/{dataset}.check.json"
 
 
-def weights_marker(run):
+def weights_marker(profile, run):
     """Runs that start from ImageNet weights wait for a passed `mrcfa weights check` of them."""
-    cfg = REGISTRY.resolve(PROFILE, run)
+    cfg = REGISTRY.resolve(profile, run)
     if not cfg.model.pretrained:
         return []
-    return [f"results/{PROFILE}/weights/mit_{cfg.model.backbone}.check.json"]
+    return [f"results/{profile}/weights/mit_{cfg.model.backbone}.check.json"]
 
 
-def run_dir(run, seed):
-    return f"results/{PROFILE}/runs/{run}/seed{seed}"
+def run_dir(profile, run, seed):
+    return f"results/{profile}/runs/{run}/seed{seed}"
 
 
-def table_inputs(table):
-    return REGISTRY.table_inputs(table, PROFILE)
-
-
-def table_outputs(table):
-    base = f"results/{PROFILE}/tables/{table}"
+def table_outputs(profile, table):
+    base = f"results/{profile}/tables/{table}"
     return ([f"{base}.{ext}" for ext in ("tex", "md", "csv")] + [f"{base}_vs_paper.{ext}" for ext in ("tex", "md", "csv")]
             + [f"{base}_claims.{ext}" for ext in ("md", "csv")])
 
 
-def table_plot_outputs(table):
+def table_plot_outputs(profile, table):
     """The plot a table target also builds (Tables 1-3)."""
-    return table_plot_files(f"results/{PROFILE}", table)
+    return table_plot_files(f"results/{profile}", table)
 
 
-def figure_outputs():
-    return [f"results/{PROFILE}/figures/figure3.png"]
+def figure_outputs(profile):
+    return [f"results/{profile}/figures/figure3.{ext}" for ext in ("png", "pdf")]

@@ -1,4 +1,5 @@
-# Evaluation: streaming inference over every val frame, the official metrics (mIoU, WIoU, mVC8, mVC16).
+# Evaluation: streaming inference over every val frame, the official metrics (mIoU, WIoU, mVC8, mVC16),
+# and a few predicted frames under samples/ (Fig. 3 reads them).
 
 
 rule evaluate:
@@ -6,14 +7,16 @@ rule evaluate:
         model="results/{profile}/runs/{run}/seed{seed}/model.pt",
     output:
         metrics="results/{profile}/runs/{run}/seed{seed}/metrics.json",
+        samples=directory("results/{profile}/runs/{run}/seed{seed}/samples"),
     log:
         "results/{profile}/logs/evaluate/{run}-seed{seed}.log",
     threads: res("evaluate", "threads", 1)
     resources:
         gpu=res("evaluate", "gpu", 0),
         mem_mb=res("evaluate", "mem_mb", 4000),
-        runtime=lambda wc, attempt: res("evaluate", "runtime", 30) * attempt,
+        runtime=runtime("evaluate", 30),
+    # The Cityscapes layout saves no samples: its folder then stays empty.
     shell:
-        "OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
+        "mkdir -p {output.samples:q} && OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
         "{MRCFA} evaluate --profile {wildcards.profile} --run {wildcards.run} --seed {wildcards.seed} "
         "--threads {threads} --json > {log} 2>&1"

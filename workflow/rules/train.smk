@@ -4,8 +4,8 @@
 
 rule train:
     input:
-        data=lambda wc: dataset_marker(run_dataset(wc.run)),
-        weights=lambda wc: weights_marker(wc.run),
+        data=lambda wc: dataset_marker(wc.profile, run_dataset(wc.run)),
+        weights=lambda wc: weights_marker(wc.profile, wc.run),
     output:
         model="results/{profile}/runs/{run}/seed{seed}/model.pt",
         history="results/{profile}/runs/{run}/seed{seed}/history.csv",
@@ -16,7 +16,7 @@ rule train:
     resources:
         gpu=res("train", "gpu", 0),
         mem_mb=res("train", "mem_mb", 4000),
-        runtime=lambda wc, attempt: res("train", "runtime", 60) * attempt,
+        runtime=runtime("train", 60),
     shell:
         "OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
         "{MRCFA} train --profile {wildcards.profile} --run {wildcards.run} --seed {wildcards.seed} "
