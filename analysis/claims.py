@@ -5,8 +5,11 @@ Each claim's effect (rows − than, or rows / than − 1 in percent) is estimate
 * paired by seed when the two sides share seeds: the effect per shared seed, then a t-interval with n − 1
   degrees of freedom on those n per-seed effects (mean ± t_{0.975, n-1} · sd / √n);
 * Welch's t-interval (difference of means, Welch–Satterthwaite degrees of freedom) when they share none;
-* benchmark metrics (FPS, memory, parameters) are one measurement per run, not per seed: the effect is that
-  single measurement's, with no interval, so such a claim is `inconclusive` by construction.
+* benchmark metrics are measured once per run, not per seed. FPS changes get Welch's t-interval on the
+  runs' per-call log-seconds (`mrcfa bench` keeps every timed call), mapped to a relative change; memory
+  counted exactly from the tensors (or by the CUDA allocator) and parameter counts are exact, so their
+  interval is the point; an older benchmark without timings or exact memory is one measurement: no
+  interval, `inconclusive`.
 
 Verdict: `holds` when the interval lies entirely on the claimed side of the claim's bound (usually 0),
 `contradicted` when it lies entirely on the other side, `inconclusive` when it contains the bound or there is
@@ -26,17 +29,20 @@ from tabulate import tabulate
 
 from analysis.metrics import metric
 from analysis.stats import Interval, paired_interval, welch_interval
+from analysis.results import Results
 from analysis.workspace import Workspace
 from mrcfa import atomic
 from mrcfa.experiments.claims import ClaimSpec, Side
 
+NO_INTERVAL = Interval(math.nan, math.nan, math.nan, 0, math.nan, "none")
 CLAIMS_COLUMNS = ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "verdict"]
 VERDICTS = ("holds", "contradicted", "inconclusive")
 
 METHOD_NOTE = (
     "Effect = rows − than (relative changes in %), our mean over seeds with a 95 % interval: paired by seed "
     "(t-interval with n − 1 degrees of freedom on the per-seed effects) when the rows share seeds, Welch's "
-    "t-interval when they share none. Benchmarks (FPS, memory) are one measurement per run: no interval. "
+    "t-interval when they share none. FPS: Welch's t-interval on each run's timed calls (log seconds); "
+    "memory counted exactly and parameter counts: exact, the interval is the point. "
     "holds: the interval lies on the claimed side of the bound; contradicted: on the other side; "
     "inconclusive: it contains the bound, or there is no interval (fewer than 2 seeds)."
 )
@@ -98,18 +104,42 @@ def _missing(values: pd.DataFrame, spec: ClaimSpec, expected: tuple[int, ...]) -
     return out
 
 
-def evaluate_claim(spec: ClaimSpec, values: pd.DataFrame, expected_seeds: tuple[int, ...]) -> ClaimResult:
+def _bench_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str]:
+    """A benchmark claim's effect: (interval, seeds column, note).
+
+    FPS, as a relative change, from each run's timed calls: Welch's t-interval on the difference of mean
+    log-seconds, mapped to a relative change in FPS (FPS_rows / FPS_than − 1 = exp(mean log t_than −
+    mean log t_rows) − 1). Memory counted exactly (`memory_method`) and parameter counts are exact: the
+    interval is the point. Anything else is one measurement: no interval."""
+    runs = spec.rows.runs + spec.than.runs
+    a = [_bench(results.values, r, spec.metric) for r in spec.rows.runs]
+    b = [_bench(results.values, r, spec.metric) for r in spec.than.runs]
+    if None in a or None in b:
+        return NO_INTERVAL, "bench", ""
+    est = spec.effect_of(sum(a) / len(a), sum(b) / len(b))  # type: ignore[arg-type]
+    timed = len(spec.rows.runs) == len(spec.than.runs) == 1 and all(r in results.timings for r in runs)
+    if spec.metric == "fps" and spec.change == "relative" and timed:
+        t_rows, t_than = (results.timings[side.runs[0]] for side in (spec.rows, spec.than))
+        iv = welch_interval([math.log(t) for t in t_than], [math.log(t) for t in t_rows])
+        if iv.has_interval:
+            pct = [(math.exp(x) - 1.0) * 100.0 for x in (iv.estimate, iv.low, iv.high)]
+            return (Interval(*pct, iv.n, iv.df, "Welch t on log seconds"),
+                    f"{len(t_rows)} vs {len(t_than)} timings", "")
+    exact = spec.metric == "params_m" or (spec.metric == "memory_mb" and all(r in results.exact_memory
+                                                                             for r in runs))
+    if exact:
+        return Interval(est, est, est, 1, math.nan, "exact"), "exact", "exact count: the interval is the point"
+    return (Interval(est, math.nan, math.nan, 1, math.nan, "single measurement"), "bench",
+            "one benchmark measurement per run: no interval")
+
+
+def evaluate_claim(spec: ClaimSpec, results: Results, expected_seeds: tuple[int, ...]) -> ClaimResult:
+    values = results.values
     missing = _missing(values, spec, expected_seeds)
     notes = [f"missing: {'; '.join(missing)}"] if missing else []
-    none = Interval(math.nan, math.nan, math.nan, 0, math.nan, "none")
     if metric(spec.metric).source == "bench":
-        a = [_bench(values, r, spec.metric) for r in spec.rows.runs]
-        b = [_bench(values, r, spec.metric) for r in spec.than.runs]
-        iv, seeds = none, "bench"
-        if None not in a and None not in b:
-            est = spec.effect_of(sum(a) / len(a), sum(b) / len(b))  # type: ignore[arg-type]
-            iv = Interval(est, math.nan, math.nan, 1, math.nan, "single measurement")
-            notes.append("one benchmark measurement per run: no interval")
+        iv, seeds, note = _bench_interval(spec, results)
+        notes += [note] if note else []
         return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes))
 
     a, b = _side_per_seed(values, spec.rows, spec.metric), _side_per_seed(values, spec.than, spec.metric)
@@ -126,7 +156,7 @@ def evaluate_claim(spec: ClaimSpec, values: pd.DataFrame, expected_seeds: tuple[
         if not iv.has_interval:
             notes.append("fewer than 2 seeds on a side: no interval")
     else:
-        iv, seeds = none, ""
+        iv, seeds = NO_INTERVAL, ""
         if a and b:
             notes.append("no shared seeds: a relative change needs paired seeds")
     return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes))
@@ -134,7 +164,7 @@ def evaluate_claim(spec: ClaimSpec, values: pd.DataFrame, expected_seeds: tuple[
 
 def evaluate_claims(ws: Workspace, tables: list[str] | None = None) -> list[ClaimResult]:
     specs = [c for c in ws.registry.claims.values() if tables is None or c.table in tables]
-    return [evaluate_claim(c, ws.results.values, ws.profile.seeds) for c in specs]
+    return [evaluate_claim(c, ws.results, ws.profile.seeds) for c in specs]
 
 
 def _num(v: float) -> float | None:

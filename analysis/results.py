@@ -20,6 +20,7 @@ from analysis.metrics import BENCH_METRICS, EVAL_METRICS
 VALUE_COLUMNS = ["run", "seed", "metric", "value"]
 PROVENANCE_COLUMNS = ["run", "seed", "kind", "config_hash", "detail"]
 SUMMARY_COLUMNS = ["run", "metric", "mean", "std", "n"]
+EXACT_MEMORY_METHODS = ("tensors", "cuda allocator")  # `mrcfa bench`'s memory_method values
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Results:
     values: pd.DataFrame  # VALUE_COLUMNS
     provenance: pd.DataFrame  # PROVENANCE_COLUMNS: config hashes and devices
     histories: dict[tuple[str, int], pd.DataFrame] = field(default_factory=dict)  # (run, seed) -> iter, loss, lr
+    # Benchmarks: each timed call's seconds (the FPS protocol's), and the runs whose memory is an exact count
+    # (`memory_method` in bench.json) rather than one noisy reading.
+    timings: dict[str, list[float]] = field(default_factory=dict)
+    exact_memory: frozenset[str] = frozenset()
 
     def eval_seeds(self, run: str) -> set[int]:
         v = self.values
@@ -121,6 +126,8 @@ def load_results(results_root: str | Path, profile: str) -> Results:
     values: list[dict[str, Any]] = []
     prov: list[dict[str, Any]] = []
     histories: dict[tuple[str, int], pd.DataFrame] = {}
+    timings: dict[str, list[float]] = {}
+    exact_memory: set[str] = set()
     for run_dir in sorted(p for p in base.glob("*") if p.is_dir()) if base.is_dir() else []:
         run = run_dir.name
         bench = _read_json(run_dir / "bench.json") if (run_dir / "bench.json").is_file() else None
@@ -128,6 +135,10 @@ def load_results(results_root: str | Path, profile: str) -> Results:
             values += bench_records(run, bench.get("fps_cached"), bench.get("memory_mb"), bench.get("params_inference"))
             prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": bench.get("config_hash"),
                          "detail": str(bench.get("device", ""))})
+            if isinstance(seconds := bench.get("seconds_cached"), list) and all(_num(x) for x in seconds):
+                timings[run] = [float(x) for x in seconds]
+            if bench.get("memory_method") in EXACT_MEMORY_METHODS:
+                exact_memory.add(run)
         for seed_dir in sorted(run_dir.glob("seed*")):
             seed = _seed_of(seed_dir)
             if seed is None:
@@ -147,7 +158,8 @@ def load_results(results_root: str | Path, profile: str) -> Results:
                 except (OSError, ValueError, pd.errors.EmptyDataError) as exc:
                     warnings.warn(f"skipping unreadable {seed_dir}/history.csv: {exc}", stacklevel=2)
     return Results(profile=profile, source=str(base), values=make_values(values),
-                   provenance=make_provenance(prov), histories=histories)
+                   provenance=make_provenance(prov), histories=histories, timings=timings,
+                   exact_memory=frozenset(exact_memory))
 
 
 def stale_runs(provenance: pd.DataFrame, today: dict[str, str]) -> set[str]:

@@ -258,6 +258,55 @@ def test_ratio_claims_from_benchmarks_are_single_measurements(tmp_path):
     assert fps.metric_label == "fps (% change)"
 
 
+def _add_bench_detail(ws_root: Path, run: str, seconds: list[float], memory_method: str | None) -> None:
+    path = ws_root / "results" / PROFILE / "runs" / run / "bench.json"
+    bench = json.loads(path.read_text())
+    bench["seconds_cached"] = seconds
+    if memory_method:
+        bench["memory_method"] = memory_method
+    path.write_text(json.dumps(bench))
+
+
+def welch_by_hand(a, b):
+    """mean(a) - mean(b) and its 95 % Welch interval, written out from the textbook formulas."""
+    ma, mb = sum(a) / len(a), sum(b) / len(b)
+    va, vb = sample_sd(a) ** 2 / len(a), sample_sd(b) ** 2 / len(b)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = t_quantile(0.975, df) * math.sqrt(va + vb)
+    return ma - mb, ma - mb - half, ma - mb + half
+
+
+def test_fps_claims_from_timed_calls_and_exact_memory(tmp_path):
+    tree(tmp_path)
+    good = [0.020, 0.021, 0.019, 0.020, 0.022]  # seconds per call: Good is about 25 % faster than Base
+    base = [0.025, 0.026, 0.024, 0.025, 0.025]
+    _add_bench_detail(tmp_path, "good", good, "tensors")
+    _add_bench_detail(tmp_path, "base", base, "tensors")
+    res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
+    fps, mem = res["fps"], res["memory"]
+    d, lo, hi = welch_by_hand([math.log(t) for t in base], [math.log(t) for t in good])
+    assert (fps.interval.estimate, fps.interval.low, fps.interval.high) == pytest.approx(
+        tuple((math.exp(x) - 1) * 100 for x in (d, lo, hi)), rel=1e-9)
+    assert 0 < fps.interval.low < fps.interval.estimate < fps.interval.high
+    assert fps.verdict == "holds" and fps.seeds == "5 vs 5 timings" and fps.interval.method.startswith("Welch")
+    # Memory counted exactly: the interval is the point, so -10 % decides the claim.
+    assert (mem.interval.low, mem.interval.high) == (mem.interval.estimate, mem.interval.estimate)
+    assert mem.interval.estimate == pytest.approx(-10.0) and mem.verdict == "holds" and mem.seeds == "exact"
+
+
+def test_fps_timings_that_overlap_are_inconclusive_and_one_side_untimed_is_a_single_measurement(tmp_path):
+    tree(tmp_path)
+    _add_bench_detail(tmp_path, "good", [0.020, 0.030, 0.025, 0.022], None)
+    _add_bench_detail(tmp_path, "base", [0.021, 0.029, 0.026, 0.024], None)
+    res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
+    assert res["fps"].interval.has_interval and res["fps"].interval.low < 0 < res["fps"].interval.high
+    assert res["fps"].verdict == "inconclusive"
+    assert not res["memory"].interval.has_interval  # memory read once (no memory_method): no interval
+    _add_bench_detail(tmp_path, "base", "not a list", None)  # type: ignore[arg-type]
+    res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
+    assert not res["fps"].interval.has_interval and res["fps"].seeds == "bench"
+
+
 def test_missing_rows_are_named(tmp_path):
     res = by_id(tree(tmp_path))
     r = res["missing"]

@@ -18,6 +18,7 @@ import yaml
 from PIL import Image
 
 from conftest import ROOT, tool_env
+from analysis.results import EXACT_MEMORY_METHODS
 from mrcfa.experiments.registry import load_registry
 from mrcfa.engine.bench import interleaved, train_step
 from mrcfa.engine.preflight import data_problems
@@ -200,6 +201,11 @@ def test_bench_json(project):
     for key in ("fps_cached", "fps_clip", "memory_mb_cached", "memory_mb_clip", "flops_cached", "flops_clip"):
         assert result[key] > 0 and saved[key] == result[key]
     assert result["flops_clip"] > result["flops_cached"]  # a clip runs the backbone on every frame
+    # Every timed call is kept (for FPS intervals), and the FPS is the calls' rate.
+    assert len(saved["seconds_cached"]) == 2 and all(t > 0 for t in saved["seconds_cached"])
+    assert saved["fps_cached"] == pytest.approx(2 / sum(saved["seconds_cached"]))
+    assert saved["memory_method"] == "tensors" and saved["memory_method"] in EXACT_MEMORY_METHODS
+    assert result["memory_mb_clip"] > result["memory_mb_cached"]  # a whole clip's activations at once
     assert result["params_inference"] < result["params_total"]
     assert result["size"] == [64, 96] and result["versions"]["torch"] == torch.__version__
 

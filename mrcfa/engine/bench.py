@@ -5,7 +5,9 @@ Two named protocols:
   (its backbone, decoder and reference share, plus the cross-frame part) — `StreamingPredictor.step`;
 - `clip` (the released `tools/benchmark.py`): a whole clip forward, every frame through the backbone.
 Both include resizing the logits to the input and the argmax, and synchronise the device around each
-call. Peak memory: the CUDA allocator's peak; on CPU the peak RSS of a fresh process per protocol.
+call. Peak memory: the CUDA allocator's peak; on CPU the same quantity counted exactly from the live
+tensors (`tensor_memory`), so that it repeats from run to run. Each timed call's seconds are kept, so that
+an FPS comparison between two runs can carry an interval.
 
 `interleaved` times several such workloads (and `train_step`, one optimiser step) round-robin in one
 process, for ratios that a busy spell of a shared machine does not skew.
@@ -14,9 +16,7 @@ process, for ratios that a busy spell of a shared machine does not skew.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
 import platform
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mrcfa.config import ModelConfig, RunConfig
 from mrcfa.engine.optim import build_optimizer
 from mrcfa.engine.preflight import sha256
+from mrcfa.engine.tensor_memory import PeakTensorMemory
 from mrcfa.models.checkpoints import model_from_file
 from mrcfa.models.labels import logits_to_labels
 from mrcfa.models.loss import clip_loss
@@ -99,12 +100,12 @@ def train_step(cfg: RunConfig, device: torch.device, seed: int = 0) -> Callable[
     return step
 
 
-def inference(model_cfg: ModelConfig, protocol: str, size: tuple[int, int],
-              device: torch.device) -> Callable[[], torch.Tensor]:
+def inference(model_cfg: ModelConfig, protocol: str, size: tuple[int, int], device: torch.device,
+              weights: str | Path | None = None) -> Callable[[], torch.Tensor]:
     """One timed unit of `protocol` (a new frame, or a clip), with the streaming cache already filled."""
     torch.manual_seed(0)
     with torch.inference_mode():
-        run = _runner(bench_model(model_cfg).to(device).eval(), protocol, size, device)
+        run = _runner(bench_model(model_cfg, weights).to(device).eval(), protocol, size, device)
     return torch.inference_mode()(run)
 
 
@@ -124,64 +125,34 @@ def interleaved(workloads: dict[str, Callable[[], Any]], rounds: int, warmup: in
     return times
 
 
-@torch.inference_mode()
+def peak_memory_mb(cfg: ModelConfig, protocol: str, size: tuple[int, int], device: torch.device,
+                   weights: str | Path | None = None) -> float:
+    """The most tensor memory held at once while building the model, filling its cache and running one
+    more unit of `protocol`: the CUDA allocator's peak, or on CPU the exact count of `PeakTensorMemory`."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        inference(cfg, protocol, size, device, weights)()
+        _sync(device)
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    with PeakTensorMemory() as counter:
+        inference(cfg, protocol, size, device, weights)()
+    return counter.peak_mb
+
+
 def measure(cfg: ModelConfig, protocol: str, size: tuple[int, int], iters: int, warmup: int,
             device: torch.device, threads: int | None = None, weights: str | Path | None = None) -> dict[str, Any]:
+    """FPS over `iters` timed calls (and each call's seconds, for an interval), peak memory and FLOPs."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     if threads:
         torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = bench_model(cfg, weights).to(device).eval()
-    run = _runner(model, protocol, size, device)
+    memory_mb = peak_memory_mb(cfg, protocol, size, device, weights)
+    run = inference(cfg, protocol, size, device, weights)
     with FlopCounterMode(display=False) as counter:
         run()
-    for _ in range(warmup):
-        run()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    _sync(device)
-    elapsed = 0.0
-    for _ in range(iters):
-        t = time.perf_counter()
-        run()
-        _sync(device)
-        elapsed += time.perf_counter() - t
-    memory_mb = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else peak_rss_mb()
-    return {"fps": iters / elapsed, "memory_mb": memory_mb, "flops": counter.get_total_flops()}
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process image. Linux's VmHWM starts afresh at exec, unlike ru_maxrss,
-    which a spawned child inherits from its parent's size at fork."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _child(queue: Any, args: tuple) -> None:
-    try:
-        queue.put(("ok", measure(*args)))
-    except BaseException as e:  # report to the parent instead of dying silently
-        queue.put(("error", f"{type(e).__name__}: {e}"))
-
-
-def measure_fresh(*args: Any) -> dict[str, Any]:
-    """`measure` in a fresh process, so that the CPU's peak RSS belongs to this protocol alone."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(queue, args))
-    proc.start()
-    status, payload = queue.get()
-    proc.join()
-    if status != "ok":
-        raise RuntimeError(f"benchmark process failed: {payload}")
-    return payload
+    seconds = interleaved({protocol: run}, iters, warmup, device)[protocol]
+    return {"fps": iters / sum(seconds), "seconds": seconds, "memory_mb": memory_mb,
+            "flops": counter.get_total_flops()}
 
 
 def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: int,
@@ -192,15 +163,15 @@ def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: in
     result: dict[str, Any] = {"size": list(size), "iters": iters, "warmup": warmup, "batch": 1}
     if weights is not None:
         result["weights"] = {"path": str(weights), "sha256": sha256(weights)}
-    for i, protocol in enumerate(protocols):
-        args = (cfg, protocol, size, iters, warmup, device, threads, weights)
-        # On CPU, peak RSS is per process: the first protocol owns this (fresh) process, later ones get their own.
-        m = measure(*args) if device.type == "cuda" or i == 0 else measure_fresh(*args)
+    for protocol in protocols:
+        m = measure(cfg, protocol, size, iters, warmup, device, threads, weights)
         result[f"fps_{protocol}"] = m["fps"]
+        result[f"seconds_{protocol}"] = m["seconds"]
         result[f"memory_mb_{protocol}"] = m["memory_mb"]
         result[f"flops_{protocol}"] = m["flops"]
     primary = protocols[0]
     result["memory_mb"] = result[f"memory_mb_{primary}"]
+    result["memory_method"] = "cuda allocator" if device.type == "cuda" else "tensors"
     result["flops"] = result[f"flops_{primary}"]
     result |= {f"params_{k}": v for k, v in count_parameters(model).items()}
     result["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
