@@ -10,19 +10,17 @@ At 480×864, batch 1 (the paper's test size), against targets:
 and the time of one training step of the demo profile's MRCFA-B1 (no target: compare before/after a change).
 
 Times come from one process that runs the workloads round-robin (warm caches, medians over the rounds),
-so a busy spell of a shared machine slows them all alike. Memory comes from one fresh `mrcfa bench`
-process per configuration (on CPU its peak RSS, with freed tensors returned to the system at once).
+so a busy spell of a shared machine slows them all alike. Memory is the peak of live tensor bytes while a
+model is built, its cache filled and one more frame run (`mrcfa.engine.bench.peak_memory_mb`: the CUDA
+allocator's peak, or on CPU the same quantity counted exactly), identical from run to run.
 Results also go to results/bench/ratios.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import operator
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,28 +30,12 @@ import torch  # noqa: E402
 
 from mrcfa.atomic import write_json  # noqa: E402
 from mrcfa.config import ModelConfig, build_section  # noqa: E402
+from mrcfa.engine.bench import inference, interleaved, peak_memory_mb, train_step  # noqa: E402
 from mrcfa.experiments.registry import load_registry  # noqa: E402
-from mrcfa.engine.bench import inference, interleaved, train_step  # noqa: E402
 
 SEG, P50, P100, CLIP, TRAIN = "SegFormer-B1", "MRCFA-B1 p=0.5", "MRCFA-B1 p=1.0", "MRCFA-B1 p=0.5 clip", "train step"
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
 TRAIN_STEPS = 10  # per round: a demo step is ~50 ms, too short to time alone on a shared machine
-# Fresh-process memory runs: name -> `mrcfa bench` arguments.
-MEMORY_RUNS = {SEG: ["--model", "segformer", "--protocol", "cached"],
-               P50: ["--keep-ratio", "0.5", "--protocol", "cached"],
-               P100: ["--keep-ratio", "1.0", "--protocol", "cached"]}
-
-
-def peak_memory_mb(fields: list[str], size: str, threads: int | None) -> float:
-    cmd = [sys.executable, "-m", "mrcfa", "bench", "--backbone", "b1", "--size", size, "--iters", "1",
-           "--warmup", "0", "--json", *fields] + (["--threads", str(threads)] if threads else [])
-    # glibc keeps freed tensors below its (adaptive, up to 32 MB) mmap threshold in the heap, so peak RSS
-    # followed heap growth (±5 % between runs) more than live tensors; a fixed low threshold returns them.
-    env = os.environ | {"MALLOC_MMAP_THRESHOLD_": "65536"}
-    proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-    return json.loads(proc.stdout)["memory_mb"]
-
-
 def check(name: str, value: float, op: str, bound: float, paper: str, percent: bool = False) -> dict:
     ok = OPS[op](value, bound)
     shown = f"{100 * value:+6.1f} %" if percent else f"{value:6.2f}×"
@@ -92,7 +74,9 @@ def main() -> int:
     times = interleaved(workloads, args.iters, args.warmup, device)
     times[TRAIN] = [t / TRAIN_STEPS for t in times[TRAIN]]
     med = {name: statistics.median(ts) for name, ts in times.items()}
-    memory = {name: peak_memory_mb(fields, args.size, args.threads) for name, fields in MEMORY_RUNS.items()}
+    memory = {name: peak_memory_mb(cfg, "cached", size, device)
+              for name, cfg in {SEG: model(arch="segformer"), P50: model(keep_ratio=0.5),
+                                P100: model(keep_ratio=1.0)}.items()}
     for name, t in med.items():
         mem = f"   peak memory {memory[name]:.0f} MB" if name in memory else ""
         print(f"{name:<22} {1e3 * t:9.1f} ms{mem}   (rounds: {', '.join(f'{1e3 * x:.0f}' for x in times[name])})")
