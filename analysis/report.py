@@ -18,7 +18,7 @@ from mrcfa import atomic
 from analysis.claims import METHOD_NOTE, ClaimResult, build_claims, claim_rows, evaluate_claims, verdict_counts
 from analysis.environment import Environment, collect
 from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, Grid, main_grid, vs_paper_grid
-from analysis.outputs import PLOT_FILES
+from mrcfa.layout import PLOT_FILES
 from analysis.plots import DISPLAY_ORDER, TRAINING_TITLE, SavedFigure, build_plots
 from analysis.results import Missing
 from analysis.table_model import Table
