@@ -33,8 +33,8 @@ rule all:
     input:
         [table_outputs(PROFILE, t) + table_plot_outputs(PROFILE, t) for t in TABLES],
         figure_outputs(PROFILE),
-        f"results/{PROFILE}/claims.csv",
-        f"results/{PROFILE}/report.html",
+        path(layout.CLAIMS + ".csv", profile=PROFILE),
+        path(layout.REPORT + ".html", profile=PROFILE),
 
 
 rule figure3:

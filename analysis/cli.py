@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from analysis.outputs import PLOT_FILES
+from mrcfa.layout import PLOT_FILES
 
 EXIT_MISSING = 3
 

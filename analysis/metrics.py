@@ -1,9 +1,12 @@
-"""What each metric column of the paper's tables is: its source, direction and display."""
+"""How each metric column of the paper's tables is shown: header, direction, decimals (the keys themselves are
+`mrcfa.metric_keys`')."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS
 
 Source = Literal["eval", "bench"]
 
@@ -15,25 +18,27 @@ class MetricDef:
     text: str  # column header for Markdown/HTML/plots, without the arrow
     higher_is_better: bool
     decimals: int
-    source: Source  # eval: per seed (metrics.json); bench: once per run (bench.json)
     unit: str = ""
+
+    @property
+    def source(self) -> Source:
+        """eval: per seed (metrics.json); bench: once per run (bench.json)."""
+        return "bench" if self.key in BENCH_METRICS else "eval"
 
 
 METRICS: dict[str, MetricDef] = {
     m.key: m
     for m in (
-        MetricDef("mIoU", "mIoU", "mIoU", True, 1, "eval", "%"),
-        MetricDef("WIoU", "WIoU", "WIoU", True, 1, "eval", "%"),
-        MetricDef("mVC8", r"mVC$_8$", "mVC8", True, 1, "eval", "%"),
-        MetricDef("mVC16", r"mVC$_{16}$", "mVC16", True, 1, "eval", "%"),
-        MetricDef("fps", "FPS", "FPS", True, 1, "bench"),
-        MetricDef("memory_mb", "Memory (MB)", "Memory (MB)", False, 0, "bench", "MB"),
-        MetricDef("params_m", "Params (M)", "Params (M)", False, 1, "bench", "M"),
+        MetricDef("mIoU", "mIoU", "mIoU", True, 1, "%"),
+        MetricDef("WIoU", "WIoU", "WIoU", True, 1, "%"),
+        MetricDef("mVC8", r"mVC$_8$", "mVC8", True, 1, "%"),
+        MetricDef("mVC16", r"mVC$_{16}$", "mVC16", True, 1, "%"),
+        MetricDef("fps", "FPS", "FPS", True, 1),
+        MetricDef("memory_mb", "Memory (MB)", "Memory (MB)", False, 0, "MB"),
+        MetricDef("params_m", "Params (M)", "Params (M)", False, 1, "M"),
     )
 }
-
-EVAL_METRICS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.source == "eval")
-BENCH_METRICS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.source == "bench")
+__all__ = ["BENCH_METRICS", "EVAL_METRICS", "METRICS", "MetricDef", "decimals_for", "format_number", "metric"]
 
 
 def metric(key: str) -> MetricDef:

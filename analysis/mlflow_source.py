@@ -19,8 +19,7 @@ from analysis.results import (
     make_provenance,
     make_values,
 )
-
-BENCH_KEYS = ("fps_cached", "memory_mb", "params_inference")
+from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS
 
 
 def _mlflow_runs(uri: str, profile: str) -> list[Any]:
@@ -53,11 +52,11 @@ def load_results_mlflow(uri: str, profile: str) -> Results:
         if not run or tags.get("mrcfa.seed") is None:
             continue
         seed = int(tags["mrcfa.seed"])
-        if any(m in metrics for m in ("mIoU", "WIoU", "mVC8", "mVC16")):
+        if any(m in metrics for m in EVAL_METRICS):
             per_seed[(run, seed)] = metrics
             hashes[(run, seed)] = tags.get("mrcfa.config_hash") or r.data.params.get("config_hash")
-        if any(k in metrics for k in BENCH_KEYS):
-            bench[run] = {**bench.get(run, {}), **{k: metrics[k] for k in BENCH_KEYS if k in metrics}}
+        if any(k in metrics for k in BENCH_METRICS):
+            bench[run] = {**bench.get(run, {}), **{k: metrics[k] for k in BENCH_METRICS if k in metrics}}
     values: list[dict[str, Any]] = []
     prov: list[dict[str, Any]] = []
     for (run, seed), metrics in per_seed.items():
@@ -65,7 +64,7 @@ def load_results_mlflow(uri: str, profile: str) -> Results:
         prov.append({"run": run, "seed": seed, "kind": "metrics", "config_hash": hashes[(run, seed)],
                      "detail": "mlflow"})
     for run, b in bench.items():
-        values += bench_records(run, b.get("fps_cached"), b.get("memory_mb"), b.get("params_inference"))
+        values += bench_records(run, b)
         prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": None, "detail": "mlflow"})
     return Results(profile=profile, source=uri, values=make_values(values), provenance=make_provenance(prov),
                    histories={})

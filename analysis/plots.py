@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mrcfa import atomic  # noqa: E402
 from analysis.metrics import metric  # noqa: E402
-from analysis.outputs import PLOT_FILES, TABLE_PLOTS  # noqa: E402
+from mrcfa.layout import PLOT_FILES, TABLE_PLOTS  # noqa: E402
 from analysis.qualitative import plot_figure3  # noqa: E402
 from analysis.table_model import Table, build_table  # noqa: E402
 from analysis.workspace import TRAINING_KEY, Workspace  # noqa: E402

@@ -17,13 +17,13 @@ from tabulate import tabulate
 from mrcfa import atomic
 from analysis.claims import METHOD_NOTE, ClaimResult, build_claims, claim_rows, evaluate_claims, verdict_counts
 from analysis.environment import Environment, collect
-from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, Grid, main_grid, vs_paper_grid
-from analysis.outputs import PLOT_FILES
+from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, STALE_NOTE, Grid, main_grid, vs_paper_grid
 from analysis.plots import DISPLAY_ORDER, TRAINING_TITLE, SavedFigure, build_plots
 from analysis.results import Missing
 from analysis.table_model import Table
 from analysis.tables import build_tables, markdown_table, markdown_vs_paper, tables_for
 from analysis.workspace import Workspace
+from mrcfa.layout import PLOT_FILES
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -130,12 +130,15 @@ def render_html(ws: Workspace, tables: list[Table], figures: list[SavedFigure], 
     parts.append("<h2>Tables</h2>")
     for t in tables:
         parts.append(f"<h3>{html.escape(t.key)}: {html.escape(t.title)}</h3>")
+        stale = [f"<p class='note'>‡ {html.escape(STALE_NOTE)}.</p>"] if t.has_stale else []
         parts.append(html_grid(main_grid(t, HTML)))
         if t.has_cited:
             parts.append(f"<p class='note'>† {html.escape(CITED_NOTE)}.</p>")
+        parts += stale
         what = f"Versus the paper ({EFFECTS_NOTE})" if t.effects else "Ours versus the paper (Δ = ours − paper)"
         parts.append(f"<p class='note'>{html.escape(what)}:</p>")
         parts.append(html_grid(vs_paper_grid(t, HTML)))
+        parts += stale
         own = [c for c in claims if c.spec.table == t.key]
         if own:
             parts.append(f"<p class='note'>Claims of {html.escape(t.key)}:</p>")

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from analysis.metrics import BENCH_METRICS, EVAL_METRICS
+from mrcfa import layout
+from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS, SECONDS, per_protocol
 
 VALUE_COLUMNS = ["run", "seed", "metric", "value"]
 PROVENANCE_COLUMNS = ["run", "seed", "kind", "config_hash", "detail"]
@@ -70,13 +72,9 @@ def eval_records(run: str, seed: int, metrics: dict[str, Any]) -> list[dict[str,
     ]
 
 
-def bench_records(run: str, fps: Any, memory_mb: Any, params_inference: Any) -> list[dict[str, Any]]:
-    params = _num(params_inference)
-    return [
-        {"run": run, "seed": None, "metric": "fps", "value": _num(fps)},
-        {"run": run, "seed": None, "metric": "memory_mb", "value": _num(memory_mb)},
-        {"run": run, "seed": None, "metric": "params_m", "value": None if params is None else params / 1e6},
-    ]
+def bench_records(run: str, bench: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A run's benchmark metrics (bench.json, or its MLflow run), under the same keys."""
+    return [{"run": run, "seed": None, "metric": m, "value": _num(bench.get(m))} for m in BENCH_METRICS]
 
 
 def _num(v: Any) -> float | None:
@@ -98,22 +96,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _seed_of(seed_dir: Path) -> int | None:
-    name = seed_dir.name
-    if name.startswith("seed") and name[4:].lstrip("-").isdigit():
-        return int(name[4:])
-    return None
-
-
-def runs_dir(results_root: str | Path, profile: str) -> Path:
-    return Path(results_root) / profile / "runs"
-
-
 def load_released(results_root: str | Path, profile: str) -> dict[str, dict[str, float]]:
     """The authors' released checkpoints evaluated here: run -> metric -> value, from
     results/<profile>/released/<run>/metrics.json (`snakemake released`)."""
     out: dict[str, dict[str, float]] = {}
-    for path in sorted((Path(results_root) / profile / "released").glob("*/metrics.json")):
+    released = Path(layout.path(layout.RELEASED, results=results_root, profile=profile))
+    for path in sorted(released.glob(f"*/{layout.METRICS_FILE}")):
         if (m := _read_json(path)) is not None:
             out[path.parent.name] = {r["metric"]: r["value"] for r in eval_records(path.parent.name, 0, m)
                                      if r["value"] is not None}
@@ -122,42 +110,42 @@ def load_released(results_root: str | Path, profile: str) -> dict[str, dict[str,
 
 def load_results(results_root: str | Path, profile: str) -> Results:
     """Read every run under results/<profile>/runs; runs in progress (no metrics.json yet) are absent."""
-    base = runs_dir(results_root, profile)
     values: list[dict[str, Any]] = []
     prov: list[dict[str, Any]] = []
     histories: dict[tuple[str, int], pd.DataFrame] = {}
     timings: dict[str, list[float]] = {}
     exact_memory: set[str] = set()
-    for run_dir in sorted(p for p in base.glob("*") if p.is_dir()) if base.is_dir() else []:
+    for run_dir in layout.run_dirs(profile, results_root):
         run = run_dir.name
-        bench = _read_json(run_dir / "bench.json") if (run_dir / "bench.json").is_file() else None
+        bench = _read_json(run_dir / layout.BENCH_FILE) if (run_dir / layout.BENCH_FILE).is_file() else None
         if bench is not None:
-            values += bench_records(run, bench.get("fps_cached"), bench.get("memory_mb"), bench.get("params_inference"))
+            values += bench_records(run, bench)
             prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": bench.get("config_hash"),
                          "detail": str(bench.get("device", ""))})
-            if isinstance(seconds := bench.get("seconds_cached"), list) and all(_num(x) for x in seconds):
+            seconds = bench.get(per_protocol(SECONDS, str(bench.get("protocol"))))  # the FPS's timed calls
+            if isinstance(seconds, list) and all(_num(x) for x in seconds):
                 timings[run] = [float(x) for x in seconds]
             if bench.get("memory_method") in EXACT_MEMORY_METHODS:
                 exact_memory.add(run)
-        for seed_dir in sorted(run_dir.glob("seed*")):
-            seed = _seed_of(seed_dir)
-            if seed is None:
-                continue
-            if (seed_dir / "metrics.json").is_file() and (m := _read_json(seed_dir / "metrics.json")):
+        for seed, seed_dir in layout.seed_dirs(run_dir):
+            metrics, train, history = (seed_dir / name for name in (layout.METRICS_FILE, layout.TRAIN_FILE,
+                                                                     layout.HISTORY_FILE))
+            if metrics.is_file() and (m := _read_json(metrics)):
                 if m.get("run", run) != run:
-                    warnings.warn(f"{seed_dir}/metrics.json names run {m.get('run')!r}", stacklevel=2)
+                    warnings.warn(f"{metrics} names run {m.get('run')!r}", stacklevel=2)
                 values += eval_records(run, seed, m)
                 prov.append({"run": run, "seed": seed, "kind": "metrics", "config_hash": m.get("config_hash"),
                              "detail": str(m.get("dataset", ""))})
-            if (seed_dir / "train.json").is_file() and (t := _read_json(seed_dir / "train.json")):
+            if train.is_file() and (t := _read_json(train)):
                 prov.append({"run": run, "seed": seed, "kind": "train", "config_hash": t.get("config_hash"),
                              "detail": f"{t.get('iters', '?')} iters, {float(t.get('seconds') or 0):.0f} s"})
-            if (seed_dir / "history.csv").is_file():
+            if history.is_file():
                 try:
-                    histories[(run, seed)] = pd.read_csv(seed_dir / "history.csv")
+                    histories[(run, seed)] = pd.read_csv(history)
                 except (OSError, ValueError, pd.errors.EmptyDataError) as exc:
-                    warnings.warn(f"skipping unreadable {seed_dir}/history.csv: {exc}", stacklevel=2)
-    return Results(profile=profile, source=str(base), values=make_values(values),
+                    warnings.warn(f"skipping unreadable {history}: {exc}", stacklevel=2)
+    source = layout.path(layout.RUNS, results=results_root, profile=profile)
+    return Results(profile=profile, source=source, values=make_values(values),
                    provenance=make_provenance(prov), histories=histories, timings=timings,
                    exact_memory=frozenset(exact_memory))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from analysis.metrics import format_number, metric
 from analysis.table_model import build_table
 from analysis.workspace import Workspace
+from mrcfa import layout
 
 
 def _json(path: Path) -> dict:
@@ -41,13 +42,13 @@ def _values(table, m: str) -> str:
 def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
     devices, threads, seconds = set(), set(), []
     for run in runs:
-        bench = _json(ws.run_dir(run) / "bench.json")
+        bench = _json(ws.run_dir(run) / layout.BENCH_FILE)
         if "device" in bench:
             devices.add(str(bench["device"]))
         if "threads" in bench:
             threads.add(str(bench["threads"]))
-        for train in sorted(ws.run_dir(run).glob("seed*/train.json")):
-            if (sec := _json(train).get("seconds")) is not None:
+        for _, seed_dir in layout.seed_dirs(ws.run_dir(run)):
+            if (sec := _json(seed_dir / layout.TRAIN_FILE).get("seconds")) is not None:
                 seconds.append(float(sec))
     out = []
     if devices or threads:

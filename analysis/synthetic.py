@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mrcfa import layout
+from mrcfa.engine.paths import RunPaths
 from mrcfa.experiments.profiles import Profile
 from mrcfa.experiments.registry import Registry
 
@@ -87,15 +89,14 @@ def write_results(
         write_dataset(data_root, videos, frames, num_classes)
     for run in runs if runs is not None else list(registry.runs):
         paper = paper_values(registry, run)
-        run_dir = results_root / name / "runs" / run
         config_hash = (registry.resolve(profile, run).hash() if isinstance(profile, Profile)
                        else hashlib.sha1(run.encode()).hexdigest()[:12])
         for seed in seeds:
             vals = {m: round(paper[m] + offset + float(rng.normal(0, 0.4)), 4)
                     for m in ("mIoU", "WIoU", "mVC8", "mVC16")}
             written.eval[(run, seed)] = vals
-            seed_dir = run_dir / f"seed{seed}"
-            _write_json(seed_dir / "metrics.json", {
+            paths = RunPaths.of(name, run, seed, results_root)
+            _write_json(paths.metrics, {
                 "run": run, "seed": seed, "profile": name, "dataset": registry.dataset_of(run),
                 "config_hash": config_hash, **vals,
                 "per_class_iou": [round(float(v), 2) for v in rng.uniform(10, 80, num_classes)] + [None],
@@ -104,20 +105,21 @@ def write_results(
             it = np.arange(0, iters + 1, 5)
             loss = 2.5 * np.exp(-it / (iters / 3)) + 0.3 + rng.normal(0, 0.03, it.size)
             lr = 6e-5 * np.minimum(1.0, (it + 1) / 10) * (1 - it / (iters + 1))
-            (seed_dir / "history.csv").write_text(
+            paths.history.write_text(
                 "iter,loss,lr\n" + "".join(f"{i},{l:.5f},{r:.3e}\n" for i, l, r in zip(it, loss, lr)))
-            _write_json(seed_dir / "train.json", {"run": run, "seed": seed, "iters": iters,
+            _write_json(paths.train_json, {"run": run, "seed": seed, "iters": iters,
                                                    "final_loss": float(loss[-1]), "seconds": 12.5,
                                                    "config_hash": config_hash})
             if samples_for and run in samples_for:
-                _write_samples(seed_dir / "samples", data_root, videos, frames, num_classes, rng)
+                _write_samples(paths.samples, data_root, videos, frames, num_classes, rng)
         if bench:
             b = {"fps": paper["fps"] * 1.1, "memory_mb": paper["memory_mb"] * 0.5,
                  "params_m": paper["params_m"] * 0.98}
             written.bench[run] = b
-            _write_json(run_dir / "bench.json", {
-                "fps_cached": b["fps"], "fps_clip": b["fps"] / 3, "memory_mb": b["memory_mb"],
-                "params_total": int(b["params_m"] * 1e6 * 1.1), "params_inference": b["params_m"] * 1e6,
+            inference = b["params_m"] * 1e6
+            _write_json(Path(layout.path(layout.BENCH, results=results_root, profile=name, run=run)), {
+                **b, "protocol": "cached", "fps_cached": b["fps"], "fps_clip": b["fps"] / 3,
+                "memory_mb_cached": b["memory_mb"], "parameters": {"total": int(inference * 1.1), "inference": inference},
                 "flops": 1.2e10, "device": "cpu (synthetic)", "size": [64, 96], "config_hash": config_hash,
             })
     return written

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.results import Missing, Results, find_missing, load_released, load_results, stale_runs, summarise
+from mrcfa import layout
 from mrcfa.experiments.profiles import Profile
 from mrcfa.experiments.registry import Registry, load_registry
 
@@ -25,17 +26,20 @@ class Workspace:
     stale: frozenset[str] = frozenset()
     _missing_cache: dict[tuple[str, ...], list[Missing]] = field(default_factory=dict, repr=False)
 
+    def _path(self, pattern: str, **fields: object) -> Path:
+        return Path(layout.path(pattern, results=self.results_root, profile=self.profile.name, **fields))
+
     @property
     def out_dir(self) -> Path:
-        return self.results_root / self.profile.name
+        return self._path(layout.PROFILE)
 
     @property
     def tables_dir(self) -> Path:
-        return self.out_dir / "tables"
+        return self._path(layout.TABLES)
 
     @property
     def figures_dir(self) -> Path:
-        return self.out_dir / "figures"
+        return self._path(layout.FIGURES)
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -46,19 +50,15 @@ class Workspace:
         return load_released(self.results_root, self.profile.name)
 
     def run_dir(self, run: str) -> Path:
-        return self.out_dir / "runs" / run
+        return self._path(layout.RUN, run=run)
 
     def samples_dir(self, run: str, seed: int) -> Path:
-        return self.run_dir(run) / f"seed{seed}" / "samples"
+        return self._path(layout.SAMPLES, run=run, seed=seed)
 
     def sample_seeds(self, run: str) -> list[int]:
         """Seeds of `run` that wrote prediction samples, lowest first."""
-        out = []
-        for d in self.run_dir(run).glob("seed*/samples"):
-            tail = d.parent.name[4:]
-            if tail.isdigit() and any(d.glob("*/*.png")):
-                out.append(int(tail))
-        return sorted(out)
+        return [seed for seed, d in layout.seed_dirs(self.run_dir(run))
+                if any((d / layout.SAMPLES_DIR).glob("*/*.png"))]
 
     def data_root(self, run: str) -> Path | None:
         """Dataset root of the run's dataset; relative roots are taken from the working directory

@@ -217,13 +217,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         registry, cfg = _resolve(args)
         bc = with_changes(cfg.bench, *changes)
         result = bench_run(registry, cfg, bc, threads=args.threads, weights=args.weights, results=args.results,
-                           work=args.work, track=not args.no_track)
+                           track=not args.no_track)
     else:
         _no_overrides(args, "benchmarking --model/--backbone")
         bc = with_changes(AD_HOC, *changes)
         result = time_model(_named_model(args, keep_ratio=args.keep_ratio), bc, args.threads, args.weights)
-    text = "  ".join(f"{p}: {result[f'fps_{p}']:.2f} FPS, {result[f'memory_mb_{p}']:.0f} MB" for p in bc.protocols)
-    _print(result, args.json, f"{text}  params {result['params_inference'] / 1e6:.2f} M")
+    from mrcfa.metric_keys import FPS, MEMORY, PARAMS, per_protocol
+
+    text = "  ".join(f"{p}: {result[per_protocol(FPS, p)]:.2f} FPS, {result[per_protocol(MEMORY, p)]:.0f} MB"
+                     for p in bc.protocols)
+    _print(result, args.json, f"{text}  params {result[PARAMS]:.2f} M")
     return 0
 
 

@@ -133,6 +133,15 @@ def test_report_flags_inconsistent_config_hash(tmp_path):
     assert rows["segformer_b1"][-1] == ""
 
 
+def test_report_html_footnotes_stale_rows(partial_report):
+    """The fixture's results record made-up config hashes: every row is stale, and says so as the tables do."""
+    from analysis.flavours import STALE_NOTE
+
+    _, html_text, md, _ = partial_report
+    assert "<sup>‡</sup>" in html_text and f"‡ {html.escape(STALE_NOTE)}." in html_text
+    assert f"‡ {STALE_NOTE}." in md
+
+
 def test_report_strict_fails_when_runs_missing(partial_report, capsys):
     _, _, _, args = partial_report
     assert main(args + ["--strict"]) == 3

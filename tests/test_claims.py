@@ -82,8 +82,8 @@ def write_run(root: Path, run: str, seeds, miou, mvc8, bench=None) -> None:
     if bench is not None:
         d = root / "results" / PROFILE / "runs" / run
         d.mkdir(parents=True, exist_ok=True)
-        (d / "bench.json").write_text(json.dumps({"fps_cached": bench[0], "memory_mb": bench[1],
-                                                  "params_inference": 1e6}))
+        (d / "bench.json").write_text(json.dumps({"fps": bench[0], "memory_mb": bench[1], "params_m": 1.0,
+                                                  "protocol": "cached"}))
 
 
 def tree(root: Path, seeds=(0, 1, 2), profile_seeds=None, runs=("base", "good", "bad", "noisy")):

@@ -18,10 +18,11 @@ import yaml
 from PIL import Image
 
 from conftest import ROOT, tool_env
-from analysis.results import EXACT_MEMORY_METHODS
+from analysis.results import EXACT_MEMORY_METHODS, load_results
 from mrcfa.experiments.registry import load_registry
 from mrcfa.engine.bench import interleaved, train_step
 from mrcfa.engine.preflight import data_problems
+from mrcfa.metric_keys import BENCH_METRICS, bench_metrics
 
 RESUME_PROFILE = {
     "train": {"iters": 48, "batch_size": 2, "warmup_iters": 2, "checkpoint_every": 4, "log_every": 1,
@@ -206,8 +207,16 @@ def test_bench_json(project):
     assert saved["fps_cached"] == pytest.approx(2 / sum(saved["seconds_cached"]))
     assert saved["memory_method"] == "tensors" and saved["memory_method"] in EXACT_MEMORY_METHODS
     assert result["memory_mb_clip"] > result["memory_mb_cached"]  # a whole clip's activations at once
-    assert result["params_inference"] < result["params_total"]
+    assert result["parameters"]["inference"] < result["parameters"]["total"]
+    # The tables' keys hold the first protocol's measurements.
+    assert saved["protocol"] == "cached" and saved["fps"] == saved["fps_cached"]
+    assert saved["memory_mb"] == saved["memory_mb_cached"] and saved["params_m"] == saved["parameters"]["inference"] / 1e6
     assert result["size"] == [64, 96] and result["versions"]["torch"] == torch.__version__
+    # One vocabulary: MLflow is given bench.json's table keys, and the tables read them under the same names.
+    assert set(BENCH_METRICS) <= set(bench_metrics(saved)) and "fps_clip" in bench_metrics(saved)
+    values = load_results(project / "results", "smoke").values
+    assert set(values[values["run"] == "mrcfa_b1"]["metric"]) == set(BENCH_METRICS)
+    assert values.set_index("metric").loc["fps", "value"] == pytest.approx(saved["fps_cached"])
 
 
 def test_interleaved_rounds_and_train_step():

@@ -273,8 +273,8 @@ def test_sync_results(tmp_path: Path, template_db: Path) -> None:
         (d / "history.csv").write_text("iter,loss,lr\n0,2.0,0.1\n10,1.5,0.09\n20,1.0,\n")
         (d / "train.json").write_text(json.dumps({"train_time_s": 12.5, "iters": 20}))
     (base / "mrcfa_b1" / "bench.json").write_text(json.dumps(
-        {"fps_cached": 30.0, "fps_clip": 10.0, "memory_mb": 512, "params_total": 1e6,
-         "params_inference": 9e5, "flops": 2e9, "device": "cpu"}))
+        {"fps": 30.0, "fps_cached": 30.0, "fps_clip": 10.0, "memory_mb": 512, "params_m": 0.9,
+         "parameters": {"total": 1e6, "inference": 9e5}, "flops": 2e9, "device": "cpu"}))
     (base / "empty" / "seed0").mkdir(parents=True)
 
     # The live train job of mrcfa_b1 seed0 already created the run: sync must continue it.
@@ -396,11 +396,11 @@ def test_a_benchmark_is_logged_into_every_seed_with_the_run_config_hash(tmp_path
     shutil.copy(template_db, tmp_path / "mlflow.db")
     registry = load_registry(Path(__file__).resolve().parents[1] / "experiments" / "registry.yaml")
     cfg = registry.resolve("demo", "mrcfa_b1")
-    log_bench(registry, cfg, {"fps_cached": 30.0, "memory_mb": 512.0, "params_inference": 9e5, "flops": 2e9,
+    log_bench(registry, cfg, {"fps": 30.0, "memory_mb": 512.0, "params_m": 0.9, "flops": 2e9,
                               "iters": 20, "run": cfg.run, "config_hash": cfg.hash(), "device": "cpu"})
     client = MlflowClient(tracking_uri=tracking_uri())
     runs = client.search_runs([client.get_experiment_by_name("mrcfa-vspw-demo").experiment_id])
     assert sorted(int(r.data.tags["mrcfa.seed"]) for r in runs) == registry.seeds("demo")
     for r in runs:
         assert r.data.tags["mrcfa.config_hash"] == cfg.hash()
-        assert r.data.metrics == {"fps_cached": 30.0, "memory_mb": 512.0, "params_inference": 9e5, "flops": 2e9}
+        assert r.data.metrics == {"fps": 30.0, "memory_mb": 512.0, "params_m": 0.9, "flops": 2e9}

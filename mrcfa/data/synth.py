@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mrcfa import layout
 from mrcfa.experiments.synth import Knobs, SynthSettings
 
 BACKGROUND = 1  # raw label of the background class
 SPLITS = ("train", "val")
-SUMMARY_FILE = "synth.json"
+SUMMARY_FILE = layout.SYNTH_SUMMARY_FILE
 CUE_STATES = ("shown", "hidden", "corrupted")  # values 0, 1, 2 of data/<video>/cue/<frame>.png
 
 

@@ -27,6 +27,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mrcfa.config import ModelConfig, RunConfig
+from mrcfa.metric_keys import FLOPS, FPS, MEMORY, PARAMS, PROTOCOL_METRICS, SECONDS, per_protocol
 from mrcfa.engine.optim import build_optimizer
 from mrcfa.engine.preflight import sha256
 from mrcfa.engine.tensor_memory import PeakTensorMemory
@@ -151,8 +152,7 @@ def measure(cfg: ModelConfig, protocol: str, size: tuple[int, int], iters: int, 
     with FlopCounterMode(display=False) as counter:
         run()
     seconds = interleaved({protocol: run}, iters, warmup, device)[protocol]
-    return {"fps": iters / sum(seconds), "seconds": seconds, "memory_mb": memory_mb,
-            "flops": counter.get_total_flops()}
+    return {FPS: iters / sum(seconds), SECONDS: seconds, MEMORY: memory_mb, FLOPS: counter.get_total_flops()}
 
 
 def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: int,
@@ -165,15 +165,13 @@ def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: in
         result["weights"] = {"path": str(weights), "sha256": sha256(weights)}
     for protocol in protocols:
         m = measure(cfg, protocol, size, iters, warmup, device, threads, weights)
-        result[f"fps_{protocol}"] = m["fps"]
-        result[f"seconds_{protocol}"] = m["seconds"]
-        result[f"memory_mb_{protocol}"] = m["memory_mb"]
-        result[f"flops_{protocol}"] = m["flops"]
-    primary = protocols[0]
-    result["memory_mb"] = result[f"memory_mb_{primary}"]
+        result |= {per_protocol(key, protocol): m[key] for key in (*PROTOCOL_METRICS, SECONDS)}
+    # The tables' keys carry the first protocol's measurements (metric_keys).
+    result["protocol"] = protocols[0]
+    result |= {key: result[per_protocol(key, protocols[0])] for key in PROTOCOL_METRICS}
     result["memory_method"] = "cuda allocator" if device.type == "cuda" else "tensors"
-    result["flops"] = result[f"flops_{primary}"]
-    result |= {f"params_{k}": v for k, v in count_parameters(model).items()}
+    result["parameters"] = count_parameters(model)  # exact counts, as `mrcfa params` prints them
+    result[PARAMS] = result["parameters"]["inference"] / 1e6
     result["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     result["threads"] = torch.get_num_threads() if threads is None else threads
     result["versions"] = {"torch": torch.__version__, "python": sys.version.split()[0]}

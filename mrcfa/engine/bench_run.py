@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mrcfa import layout
 from mrcfa.atomic import write_json
 from mrcfa.config import BenchConfig, ModelConfig, RunConfig
 from mrcfa.engine.bench import benchmark
-from mrcfa.engine.paths import RunPaths
 from mrcfa.engine.tracked import open_tracker, row_tags
+from mrcfa.metric_keys import bench_metrics
 
 # A model named on the command line rather than a registry run: a quick look, shorter than a profile's.
 AD_HOC = BenchConfig(size=(480, 864), iters=20, warmup=3, protocols=("cached", "clip"))
-# What of a benchmark result is a metric in MLflow (the rest is settings and provenance).
-_METRIC_PREFIXES = ("fps_", "memory_mb", "params_", "flops")
 
 
 def with_changes(base: BenchConfig, size: tuple[int, int] | None = None, iters: int | None = None,
@@ -36,7 +35,7 @@ def time_model(model: ModelConfig, bc: BenchConfig, threads: int | None = None,
 
 
 def bench_run(registry: Any, cfg: RunConfig, bc: BenchConfig, *, threads: int | None = None,
-              weights: str | Path | None = None, results: str | Path = "results", work: str | Path = "work",
+              weights: str | Path | None = None, results: str | Path = layout.RESULTS_ROOT,
               track: bool = True) -> dict[str, Any]:
     """Time a registry run's model. With random weights (the released benchmark's way) the result is the
     run's: written to its bench.json and logged to MLflow; a checkpoint's timings are returned, never filed."""
@@ -44,7 +43,7 @@ def bench_run(registry: Any, cfg: RunConfig, bc: BenchConfig, *, threads: int | 
     if weights is not None:
         return result
     result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash(), "overrides": cfg.overrides}
-    write_json(RunPaths.of(cfg.profile, cfg.run, 0, results, work).bench, result)
+    write_json(Path(layout.path(layout.BENCH, results=results, profile=cfg.profile, run=cfg.run)), result)
     if track:
         log_bench(registry, cfg, result)
     return result
@@ -52,7 +51,7 @@ def bench_run(registry: Any, cfg: RunConfig, bc: BenchConfig, *, threads: int | 
 
 def log_bench(registry: Any, cfg: RunConfig, result: dict[str, Any]) -> None:
     """A benchmark does not depend on the seed: its metrics go into the MLflow run of every seed."""
-    metrics = {k: float(v) for k, v in result.items() if k.startswith(_METRIC_PREFIXES)}
+    metrics = bench_metrics(result)
     for seed in registry.seeds(cfg.profile):
         tracker = open_tracker(cfg, seed, tags=row_tags(registry, cfg.run))
         tracker.log_metrics(metrics)

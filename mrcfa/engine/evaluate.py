@@ -25,7 +25,9 @@ from mrcfa.data.vspw import VSPWVideo, list_videos
 from mrcfa.data.vspw_layout import IGNORE_INDEX
 from mrcfa.engine.datasets import test_transform
 from mrcfa.atomic import atomic_write, write_json
+from mrcfa import layout
 from mrcfa.engine.paths import RunPaths
+from mrcfa.metric_keys import EVAL_METRICS
 from mrcfa.metrics import ConfusionMatrix, StateAccuracy, VideoConsistency, cue_accuracy_scalars
 from mrcfa.engine.preflight import sha256
 from mrcfa.models.checkpoints import Checkpoint, model_from_file
@@ -40,9 +42,10 @@ def load_trained(cfg: RunConfig, weights: str | Path, device: torch.device) -> t
     return model.to(device).eval(), ckpt
 
 
-def checkpoint_dir(cfg: RunConfig, weights: str | Path, results_root: str | Path = "results") -> Path:
+def checkpoint_dir(cfg: RunConfig, weights: str | Path, results_root: str | Path = layout.RESULTS_ROOT) -> Path:
     """Where the evaluation of a file other than the run's own model.pt goes (never the run's seed folder)."""
-    return Path(results_root) / cfg.profile / "checkpoints" / Path(weights).stem / cfg.run
+    return Path(layout.path(layout.CHECKPOINT_RUN, results=results_root, profile=cfg.profile,
+                            stem=Path(weights).stem, run=cfg.run))
 
 
 def to_prediction(logits: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:
@@ -144,7 +147,7 @@ def write_metrics(result: dict[str, Any], seed: int, paths: RunPaths, cfg: RunCo
         label = Path(weights["path"]).stem if external else None
         tags = {**(tags or {}), "weights_sha256": weights["sha256"], "weights_layout": weights["layout"]}
         tracker = open_tracker(cfg, seed, tags=tags, weights_label=label)
-        scalars = {k: result[k] for k in ("mIoU", "WIoU", "mVC8", "mVC16") if result.get(k) is not None
+        scalars = {k: result[k] for k in EVAL_METRICS if result.get(k) is not None
                    and not np.isnan(result[k])}
         scalars |= cue_accuracy_scalars(result)
         tracker.log_metrics(scalars)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mrcfa import layout
 from mrcfa.config import ConfigError, RunConfig
 from mrcfa.errors import hint
 from mrcfa.experiments import schema
@@ -17,7 +18,8 @@ from mrcfa.experiments.claims import ClaimError, ClaimSpec, parse_claims, parse_
 from mrcfa.experiments.files import EXPERIMENTS, load_yaml
 from mrcfa.experiments.profiles import Profile, read_profile
 from mrcfa.experiments.resolve import DEFAULT_DATASET, resolve_all, resolve_run
-from mrcfa.experiments.tables import BENCH_METRICS, FigureSpec, TableSpec, parse_tables
+from mrcfa.experiments.tables import FigureSpec, TableSpec, parse_tables
+from mrcfa.metric_keys import BENCH_METRICS
 
 
 @dataclass(frozen=True)
@@ -91,23 +93,26 @@ class Registry:
     def claims_of(self, table: str) -> list[ClaimSpec]:
         return [c for c in self.claims.values() if c.table == table]
 
+    def metrics_files(self, profile: str, runs: list[str]) -> list[str]:
+        """Every seed's metrics.json of `runs` on a profile."""
+        return [layout.path(layout.METRICS, profile=profile, run=r, seed=s) for r in runs for s in self.seeds(profile)]
+
     def table_inputs(self, table: str, profile: str) -> list[str]:
         """The results files a table is built from (the same for Snakemake and DVC)."""
-        runs, res = self.table_runs(table), f"results/{profile}/runs"
-        files = [f"{res}/{r}/seed{s}/metrics.json" for r in runs for s in self.seeds(profile)]
+        runs = self.table_runs(table)
+        files = self.metrics_files(profile, runs)
         if self.needs_bench(table):
-            files += [f"{res}/{r}/bench.json" for r in runs]
+            files += [layout.path(layout.BENCH, profile=profile, run=r) for r in runs]
         return files
 
     def claims_inputs(self, profile: str) -> list[str]:
         """The results files every claim of the registry is decided from."""
-        res, files = f"results/{profile}/runs", []
+        files = []
         for claim in self.claims.values():
-            for r in claim.runs:
-                if claim.metric in BENCH_METRICS:
-                    files.append(f"{res}/{r}/bench.json")
-                else:
-                    files += [f"{res}/{r}/seed{s}/metrics.json" for s in self.seeds(profile)]
+            if claim.metric in BENCH_METRICS:
+                files += [layout.path(layout.BENCH, profile=profile, run=r) for r in claim.runs]
+            else:
+                files += self.metrics_files(profile, list(claim.runs))
         return list(dict.fromkeys(files))
 
 

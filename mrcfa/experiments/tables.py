@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mrcfa.config import ConfigError
-
-BENCH_METRICS = frozenset({"fps", "memory_mb", "params_m"})  # columns that come from `mrcfa bench`
+from mrcfa.metric_keys import BENCH_METRICS  # columns that come from `mrcfa bench`
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,11 @@ class TableSpec:
     @property
     def needs_bench(self) -> bool:
         """Does a column (FPS, memory, parameters) come from the runs' benchmarks?"""
-        return bool(BENCH_METRICS & set(self.metrics))
+        return bool(set(BENCH_METRICS) & set(self.metrics))
 
     @property
     def needs_eval(self) -> bool:
-        return bool(set(self.metrics) - BENCH_METRICS)
+        return bool(set(self.metrics) - set(BENCH_METRICS))
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mrcfa import layout
+from mrcfa.metric_keys import bench_metrics
 from mrcfa.metrics import cue_accuracy_scalars
 from mrcfa.tracking import store
 from mrcfa.tracking.fields import clean_key
@@ -63,20 +64,17 @@ def sync_results(results_dir: str | os.PathLike[str], profile: str, uri: str | N
     already present with the same step and value are skipped. Returns the number of runs synced.
     """
     uri = uri or store.tracking_uri()
-    base = Path(results_dir) / profile / "runs"
-    if not base.is_dir():
+    run_dirs = layout.run_dirs(profile, results_dir)
+    if not run_dirs:
         return 0
     store.ensure_store(uri)
     synced = 0
-    for run_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-        bench = _load_json(run_dir / "bench.json")  # run-level: mirrored into every seed
-        for seed_dir in sorted(run_dir.iterdir()):
-            m = re.fullmatch(r"seed(\d+)", seed_dir.name)
-            if not m or not seed_dir.is_dir():
-                continue
-            metrics = _load_json(seed_dir / "metrics.json")
-            train = _load_json(seed_dir / "train.json")
-            history = _history(seed_dir / "history.csv")
+    for run_dir in run_dirs:
+        bench = _load_json(run_dir / layout.BENCH_FILE)  # run-level: mirrored into every seed
+        for seed, seed_dir in layout.seed_dirs(run_dir):
+            metrics = _load_json(seed_dir / layout.METRICS_FILE)
+            train = _load_json(seed_dir / layout.TRAIN_FILE)
+            history = _history(seed_dir / layout.HISTORY_FILE)
             if not (metrics or train or history or bench):
                 continue
             if uri in store.FAILED:
@@ -84,9 +82,9 @@ def sync_results(results_dir: str | os.PathLike[str], profile: str, uri: str | N
             dataset = str(metrics.get("dataset") or train.get("dataset") or "vspw")
             # The files record the run config's hash; the seed's own files before the run-level benchmark.
             config_hash = metrics.get("config_hash") or train.get("config_hash") or bench.get("config_hash")
-            tracker = Tracker(dataset=dataset, profile=profile, run=run_dir.name, seed=int(m.group(1)),
+            tracker = Tracker(dataset=dataset, profile=profile, run=run_dir.name, seed=seed,
                               config_hash=config_hash, uri=uri)
-            scalars = {**_scalars(metrics), **cue_accuracy_scalars(metrics), **_scalars(train), **_scalars(bench)}
+            scalars = {**_scalars(metrics), **cue_accuracy_scalars(metrics), **_scalars(train), **bench_metrics(bench)}
             points = [(clean_key(k), v, 0) for k, v in scalars.items()]
             tracker.log_points(points + history, dedupe=True)
             tracker.set_tags({"synced_from": str(seed_dir)})

@@ -5,9 +5,9 @@
 
 rule benchmark:
     output:
-        "results/{profile}/runs/{run}/bench.json",
+        path(layout.BENCH),
     log:
-        "results/{profile}/logs/bench/{run}.log",
+        path(layout.log("bench/{run}")),
     threads: EXCLUSIVE_THREADS
     params:
         threads=res("bench", "threads", 1),

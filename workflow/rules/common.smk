@@ -8,14 +8,15 @@
 import os
 import sys
 
-from analysis.outputs import TABLE_PLOTS, table_plot_files
+from mrcfa import layout
+from mrcfa.layout import path
 from mrcfa.experiments.registry import load_registry
 
 REGISTRY = load_registry(config["registry"])
 PROFILE = config["profile"]
 REGISTRY.profile(PROFILE)  # an unknown profile stops here, with the registry's message
 TABLES = list(REGISTRY.tables)
-PLOT_TABLES = {stem: table for table, stem in TABLE_PLOTS.items()}  # table2_tradeoff -> table2
+PLOT_TABLES = {stem: table for table, stem in layout.TABLE_PLOTS.items()}  # table2_tradeoff -> table2
 
 # The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
 MRCFA = f"{sys.executable} -m mrcfa"
@@ -57,8 +58,8 @@ def dataset_marker(profile, dataset):
     """The file that proves a dataset is ready: the synthetic generator's summary, or a passed check."""
     spec = REGISTRY.profile(profile)["datasets"][dataset]
     if spec.get("source") == "synth":
-        return os.path.join(spec["root"], "synth.json")
-    return f"results/{profile}/data/{dataset}.check.json"
+        return os.path.join(spec["root"], layout.SYNTH_SUMMARY_FILE)
+    return path(layout.DATA_CHECK, profile=profile, dataset=dataset)
 
 
 def weights_marker(profile, run):
@@ -66,23 +67,17 @@ def weights_marker(profile, run):
     cfg = REGISTRY.resolve(profile, run)
     if not cfg.model.pretrained:
         return []
-    return [f"results/{profile}/weights/mit_{cfg.model.backbone}.check.json"]
-
-
-def run_dir(profile, run, seed):
-    return f"results/{profile}/runs/{run}/seed{seed}"
+    return [path(layout.WEIGHTS_CHECK, profile=profile, backbone=cfg.model.backbone)]
 
 
 def table_outputs(profile, table):
-    base = f"results/{profile}/tables/{table}"
-    return ([f"{base}.{ext}" for ext in ("tex", "md", "csv")] + [f"{base}_vs_paper.{ext}" for ext in ("tex", "md", "csv")]
-            + [f"{base}_claims.{ext}" for ext in ("md", "csv")])
+    return layout.table_files(table, profile=profile)
 
 
 def table_plot_outputs(profile, table):
     """The plot a table target also builds (Tables 1-3)."""
-    return table_plot_files(f"results/{profile}", table)
+    return layout.table_plot_files(table, profile=profile)
 
 
 def figure_outputs(profile):
-    return [f"results/{profile}/figures/figure3.{ext}" for ext in ("png", "pdf")]
+    return layout.figure_files(layout.PLOT_FILES["figure3"], profile=profile)

@@ -3,9 +3,9 @@
 
 rule synth:
     output:
-        "data/{profile}/synth_{dataset}/synth.json",
+        layout.SYNTH_SUMMARY,
     log:
-        "results/{profile}/logs/synth_{dataset}.log",
+        path(layout.log("synth_{dataset}")),
     threads: 1
     shell:
         "{MRCFA} synth --profile {wildcards.profile} --dataset {wildcards.dataset} --json > {log} 2>&1"
@@ -13,11 +13,11 @@ rule synth:
 
 rule data_check:
     output:
-        "results/{profile}/data/{dataset}.check.json",
+        path(layout.DATA_CHECK),
     params:
         root=lambda wc: REGISTRY.profile(wc.profile)["datasets"][wc.dataset]["root"],
     log:
-        "results/{profile}/logs/data_check_{dataset}.log",
+        path(layout.log("data_check_{dataset}")),
     threads: 1
     shell:
         "{MRCFA} data check {params.root:q} --dataset {wildcards.dataset} --fast --json > {output} 2> {log}"
@@ -28,9 +28,9 @@ rule weights_check:
     The file is not a declared input, so a dry run lists the whole pipeline before the weights are there;
     the check itself fails with a message saying where to put them."""
     output:
-        "results/{profile}/weights/mit_{backbone}.check.json",
+        path(layout.WEIGHTS_CHECK),
     log:
-        "results/{profile}/logs/weights_check_{backbone}.log",
+        path(layout.log("weights_check_{backbone}")),
     params:
         path="weights/mit_{backbone}.pth",
     threads: 1

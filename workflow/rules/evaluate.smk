@@ -4,12 +4,12 @@
 
 rule evaluate:
     input:
-        model="results/{profile}/runs/{run}/seed{seed}/model.pt",
+        model=path(layout.MODEL),
     output:
-        metrics="results/{profile}/runs/{run}/seed{seed}/metrics.json",
-        samples=directory("results/{profile}/runs/{run}/seed{seed}/samples"),
+        metrics=path(layout.METRICS),
+        samples=directory(path(layout.SAMPLES)),
     log:
-        "results/{profile}/logs/evaluate/{run}-seed{seed}.log",
+        path(layout.log("evaluate/" + layout.JOB)),
     threads: res("evaluate", "threads", 1)
     resources:
         gpu=res("evaluate", "gpu", 0),

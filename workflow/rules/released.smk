@@ -25,32 +25,33 @@ def released_note(profile):
 
 
 def released_metrics(profile):
-    return [f"results/{profile}/released/{run}/metrics.json" for run in released_present(profile)]
+    return [path(layout.RELEASED_RUN + "/" + layout.METRICS_FILE, profile=profile, run=run)
+            for run in released_present(profile)]
 
 
 def released_table_outputs(profile):
-    base = f"results/{profile}/released/table5"
-    return ([f"{base}{part}.{ext}" for part in ("", "_vs_paper") for ext in ("tex", "md", "csv")]
-            + [f"{base}_claims.{ext}" for ext in ("md", "csv")])
+    return [path(f"{layout.RELEASED}/table5{suffix}", profile=profile) for suffix in layout.TABLE_SUFFIXES]
 
 
 rule evaluate_released:
     input:
         lambda wc: REGISTRY.released[wc.run],
     output:
-        metrics="results/{profile}/released/{run}/metrics.json",
-        samples=directory("results/{profile}/released/{run}/samples"),
+        metrics=path(layout.RELEASED_RUN + "/" + layout.METRICS_FILE),
+        samples=directory(path(layout.RELEASED_RUN + "/" + layout.SAMPLES_DIR)),
     log:
-        "results/{profile}/logs/released/{run}.log",
+        path(layout.log("released/{run}")),
     threads: res("evaluate", "threads", 1)
     resources:
         gpu=res("evaluate", "gpu", 0),
         mem_mb=res("evaluate", "mem_mb", 4000),
         runtime=runtime("evaluate", 30),
+    params:
+        out=path(layout.RELEASED_RUN),
     shell:
         "mkdir -p {output.samples:q} && OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
         "{MRCFA} evaluate --profile {wildcards.profile} --run {wildcards.run} --weights {input:q} "
-        "--out results/{wildcards.profile}/released/{wildcards.run} --threads {threads} --json > {log} 2>&1"
+        "--out {params.out:q} --threads {threads} --json > {log} 2>&1"
 
 
 rule released_table:
@@ -61,13 +62,13 @@ rule released_table:
         released_table_outputs("{profile}"),
     params:
         note=lambda wc: released_note(wc.profile),
+        out=path(layout.RELEASED),
     message:
         "{params.note}"
     log:
-        "results/{profile}/logs/released/table5.log",
+        path(layout.log("released/table5")),
     shell:
-        "{ANALYSIS} tables --profile {wildcards.profile} --only table5 --out results/{wildcards.profile}/released "
-        "> {log} 2>&1"
+        "{ANALYSIS} tables --profile {wildcards.profile} --only table5 --out {params.out:q} > {log} 2>&1"
 
 
 rule released:

@@ -2,6 +2,11 @@
 # Each file has one owner: the report only reads the tables and figures the rules before it wrote.
 
 
+TABLE = path(layout.TABLES + "/{table}")  # + the suffixes of layout.TABLE_SUFFIXES
+FIGURE = path(layout.FIGURES + "/{plot}")
+TRAINING_CURVES = layout.figure_files(layout.PLOT_FILES["training"])
+
+
 def table_runs_everywhere():
     """Every run a table or figure reads, once."""
     return list(dict.fromkeys(r for t in [*REGISTRY.tables, *REGISTRY.figures] for r in REGISTRY.table_runs(t)))
@@ -11,21 +16,21 @@ rule table:
     input:
         lambda wc: REGISTRY.table_inputs(wc.table, wc.profile) + (released_metrics(wc.profile) if wc.table == "table5" else []),
     output:
-        report(f"results/{{profile}}/tables/{{table}}.md", caption="../report/table.rst", category="Tables",
+        report(TABLE + ".md", caption="../report/table.rst", category="Tables",
                labels={"table": "{table}", "file": "ours"}),
-        "results/{profile}/tables/{table}.tex",
-        "results/{profile}/tables/{table}.csv",
-        report(f"results/{{profile}}/tables/{{table}}_vs_paper.md", caption="../report/vs_paper.rst",
+        TABLE + ".tex",
+        TABLE + ".csv",
+        report(TABLE + "_vs_paper.md", caption="../report/vs_paper.rst",
                category="Tables", labels={"table": "{table}", "file": "versus the paper"}),
-        "results/{profile}/tables/{table}_vs_paper.csv",
-        "results/{profile}/tables/{table}_vs_paper.tex",
-        report(f"results/{{profile}}/tables/{{table}}_claims.md", caption="../report/claims.rst",
+        TABLE + "_vs_paper.csv",
+        TABLE + "_vs_paper.tex",
+        report(TABLE + "_claims.md", caption="../report/claims.rst",
                category="Claims", labels={"table": "{table}", "file": "claims"}),
-        "results/{profile}/tables/{table}_claims.csv",
+        TABLE + "_claims.csv",
     wildcard_constraints:
         table="table[1-6]",
     log:
-        "results/{profile}/logs/tables/{table}.log",
+        path(layout.log("tables/{table}")),
     threads: 1
     shell:
         "{ANALYSIS} tables --profile {wildcards.profile} --only {wildcards.table} > {log} 2>&1"
@@ -36,14 +41,14 @@ rule table_plot:
     input:
         lambda wc: REGISTRY.table_inputs(PLOT_TABLES[wc.plot], wc.profile),
     output:
-        report("results/{profile}/figures/{plot}.png", caption="../report/table_plot.rst", category="Figures"),
-        "results/{profile}/figures/{plot}.pdf",
+        report(FIGURE + ".png", caption="../report/table_plot.rst", category="Figures"),
+        FIGURE + ".pdf",
     wildcard_constraints:
         plot="|".join(PLOT_TABLES),
     params:
         table=lambda wc: PLOT_TABLES[wc.plot],
     log:
-        "results/{profile}/logs/figures/{plot}.log",
+        path(layout.log("figures/{plot}")),
     threads: 1
     shell:
         "{ANALYSIS} plots --profile {wildcards.profile} --only {params.table} --jobs 1 > {log} 2>&1"
@@ -52,13 +57,13 @@ rule table_plot:
 rule training_curves:
     """Every trained run's loss curve, one panel per run (the report shows it)."""
     input:
-        lambda wc: [f"{run_dir(wc.profile, r, s)}/history.csv" for r in table_runs_everywhere()
+        lambda wc: [path(layout.HISTORY, profile=wc.profile, run=r, seed=s) for r in table_runs_everywhere()
                     for s in REGISTRY.seeds(wc.profile)],
     output:
-        report("results/{profile}/figures/training_curves.png", caption="../report/training.rst", category="Figures"),
-        "results/{profile}/figures/training_curves.pdf",
+        report(TRAINING_CURVES[0], caption="../report/training.rst", category="Figures"),
+        TRAINING_CURVES[1],
     log:
-        "results/{profile}/logs/figures/training_curves.log",
+        path(layout.log("figures/training_curves")),
     threads: 1
     shell:
         "{ANALYSIS} plots --profile {wildcards.profile} --only training --jobs 1 > {log} 2>&1"
@@ -69,11 +74,11 @@ rule claims:
     input:
         lambda wc: REGISTRY.claims_inputs(wc.profile),
     output:
-        report("results/{profile}/claims.md", caption="../report/claims.rst", category="Claims",
+        report(path(layout.CLAIMS + ".md"), caption="../report/claims.rst", category="Claims",
                labels={"table": "all", "file": "claims"}),
-        "results/{profile}/claims.csv",
+        path(layout.CLAIMS + ".csv"),
     log:
-        "results/{profile}/logs/claims.log",
+        path(layout.log("claims")),
     threads: 1
     shell:
         "{ANALYSIS} claims --profile {wildcards.profile} > {log} 2>&1"
@@ -82,13 +87,13 @@ rule claims:
 rule draw_figure3:
     """Predicted frames of the figure's runs (their first seed's samples) beside the input and the ground truth."""
     input:
-        lambda wc: [f"{run_dir(wc.profile, r, REGISTRY.seeds(wc.profile)[0])}/samples"
+        lambda wc: [path(layout.SAMPLES, profile=wc.profile, run=r, seed=REGISTRY.seeds(wc.profile)[0])
                     for r in REGISTRY.table_runs("figure3")],
     output:
-        report("results/{profile}/figures/figure3.png", caption="../report/figure3.rst", category="Figures"),
-        "results/{profile}/figures/figure3.pdf",
+        report(figure_outputs("{profile}")[0], caption="../report/figure3.rst", category="Figures"),
+        figure_outputs("{profile}")[1],
     log:
-        "results/{profile}/logs/figures/figure3.log",
+        path(layout.log("figures/figure3")),
     threads: 1
     shell:
         "{ANALYSIS} plots --profile {wildcards.profile} --only figure3 --jobs 1 > {log} 2>&1"
@@ -99,13 +104,13 @@ rule report:
     input:
         lambda wc: [f for t in TABLES for f in table_outputs(wc.profile, t) + table_plot_outputs(wc.profile, t)],
         lambda wc: figure_outputs(wc.profile),
-        "results/{profile}/figures/training_curves.png",
-        "results/{profile}/claims.csv",
+        TRAINING_CURVES[0],
+        path(layout.CLAIMS + ".csv"),
     output:
-        html="results/{profile}/report.html",
-        md="results/{profile}/report.md",
+        html=path(layout.REPORT + ".html"),
+        md=path(layout.REPORT + ".md"),
     log:
-        "results/{profile}/logs/report.log",
+        path(layout.log("report")),
     threads: 1
     shell:
         "{ANALYSIS} report --profile {wildcards.profile} --no-rebuild > {log} 2>&1"

@@ -7,11 +7,11 @@ rule train:
         data=lambda wc: dataset_marker(wc.profile, run_dataset(wc.run)),
         weights=lambda wc: weights_marker(wc.profile, wc.run),
     output:
-        model="results/{profile}/runs/{run}/seed{seed}/model.pt",
-        history="results/{profile}/runs/{run}/seed{seed}/history.csv",
-        summary="results/{profile}/runs/{run}/seed{seed}/train.json",
+        model=path(layout.MODEL),
+        history=path(layout.HISTORY),
+        summary=path(layout.TRAIN_JSON),
     log:
-        "results/{profile}/logs/train/{run}-seed{seed}.log",
+        path(layout.log("train/" + layout.JOB)),
     threads: res("train", "threads", 1)
     resources:
         gpu=res("train", "gpu", 0),
