@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "interval over seeds, verdict); write results/<profile>/claims.{csv,md} and "
                                    "print the claims. With --only, print those tables' claims and write nothing.")
     c.add_argument("--only", action="append", metavar="TABLE", help="only print these tables' claims")
+    c.add_argument("--track", action="store_true",
+                   help="also log claims.{csv,md} and each verdict to an MLflow run `claims` in the profile's "
+                        "experiments (as the pipeline's claims rule does)")
     m = sub.add_parser("summary", parents=[common], help="print each table's figures and the machine that made them",
                        description="Print each table's metrics (mean ± std over seeds, in row order), the "
                                    "benchmark device and threads, training time and this machine. Writes nothing.")
@@ -146,8 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analysis.claims import build_claims, evaluate_claims, markdown_claims
 
         written = [] if only else build_claims(ws)
-        print(markdown_claims(evaluate_claims(ws, keys), ws.profile.name,
+        results = evaluate_claims(ws, keys)
+        print(markdown_claims(results, ws.profile.name,
                               "The paper's claims" if not only else f"Claims of {', '.join(keys)}"))
+        if args.track and written:
+            from mrcfa.tracking.profile_run import log_claims
+
+            datasets = sorted({ws.registry.dataset_of(r) for c in ws.registry.claims.values() for r in c.runs})
+            log_claims(ws.profile.name, datasets, written, {r.spec.id: r.verdict for r in results})
     else:
         from analysis.report import build_report
 

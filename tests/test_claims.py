@@ -369,6 +369,32 @@ def test_cli_claims_writes_and_prints(tmp_path, capsys):
     assert main(args + ["--strict"]) == 3  # the claim on `absent` lacks its run
 
 
+def test_cli_claims_track_logs_files_and_verdicts_to_mlflow(tmp_path, monkeypatch, capsys):
+    """`--track` (the pipeline's claims rule) files claims.{csv,md} and one verdict tag per claim in a run
+    `claims` of the profile's experiment, a real SQLite store; a second call reuses that run."""
+    from mlflow import MlflowClient
+
+    tree(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    args = ["claims", "--profile", PROFILE, "--results", str(tmp_path / "results"), "--track",
+            "--registry", str(tmp_path / "registry.yaml"), "--profiles-dir", str(tmp_path / "profiles")]
+    assert main(args) == 0 and main(args) == 0
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(f"mrcfa-vspw-{PROFILE}")
+    runs = client.search_runs([exp.experiment_id], "tags.`mrcfa.kind` = 'claims'")
+    assert len(runs) == 1 and runs[0].info.run_name == "claims" and runs[0].info.status == "FINISHED"
+    tags = runs[0].data.tags
+    want = {r.spec.id: r.verdict for r in evaluate_claims(
+        open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))}
+    assert {k.removeprefix("mrcfa.claim."): v for k, v in tags.items() if k.startswith("mrcfa.claim.")} == want
+    assert tags["mrcfa.claim.win"] == "holds" and tags["mrcfa.claim.loss"] == "contradicted"
+    files = {a.path for a in client.list_artifacts(runs[0].info.run_id)}
+    assert files == {"claims.csv", "claims.md"}
+    local = client.download_artifacts(runs[0].info.run_id, "claims.csv", str(tmp_path / "dl"))
+    assert Path(local).read_text() == (tmp_path / "results" / PROFILE / "claims.csv").read_text()
+
+
 def test_table_outputs_carry_their_claims(tmp_path):
     ws = tree(tmp_path)
     from analysis.tables import build_tables

@@ -81,7 +81,7 @@ rule claims:
         path(layout.log("claims")),
     threads: 1
     shell:
-        "{ANALYSIS} claims --profile {wildcards.profile} > {log} 2>&1"
+        "{ANALYSIS} claims --profile {wildcards.profile} --track > {log} 2>&1"
 
 
 rule draw_figure3:
