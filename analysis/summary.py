@@ -7,6 +7,7 @@ in row order, and where and how they were made (benchmark device and threads, tr
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -32,7 +33,10 @@ def _values(table, m: str) -> str:
         if r.cited:
             continue
         s = r.ours.get(m)
-        text = "--" if s is None else format_number(m, s.mean)
+        # Benchmarks to three significant figures: a demo model's memory is a few MB, where whole MB hide STM.
+        bench_decimals = (max(0, 2 - math.floor(math.log10(abs(s.mean)))) if s is not None and s.mean
+                          and metric(m).source == "bench" else None)
+        text = "--" if s is None else format_number(m, s.mean, bench_decimals)
         if s is not None and s.has_std:
             text += f" ± {format_number(m, s.std, len(format_number(m, s.mean).partition('.')[2]))}"
         shown.append(text)
@@ -72,7 +76,7 @@ def summary_text(ws: Workspace, tables: list[str]) -> str:
         labels = ", ".join(r.label for r in table.rows if not r.cited)
         lines.append(f"{key} on profile {ws.profile.name} (seeds {seeds}), rows {labels}:")
         for m in table.metrics:
-            what = "mean ± std over seeds" if metric(m).source == "eval" else "one benchmark per run"
+            what = "mean ± std over seeds" if metric(m).source == "eval" else "one benchmark per run, 3 figures"
             lines.append(f"  {metric(m).text} ({what}): {_values(table, m)}")
         lines += [f"  {line}" for line in machine_lines(ws, ws.registry.tables[key].runs)]
     return "\n".join(lines)
