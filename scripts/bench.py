@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 from mrcfa.atomic import write_json  # noqa: E402
 from mrcfa.config import ModelConfig, build_section  # noqa: E402
-from mrcfa.engine.bench import inference, interleaved, peak_memory_mb, train_step  # noqa: E402
+from mrcfa.engine.bench import built, inference, interleaved, peak_memory_mb, train_step  # noqa: E402
 from mrcfa.experiments.registry import load_registry  # noqa: E402
 
 SEG, P50, P100, CLIP, TRAIN = "SegFormer-B1", "MRCFA-B1 p=0.5", "MRCFA-B1 p=1.0", "MRCFA-B1 p=0.5 clip", "train step"
@@ -74,7 +74,7 @@ def main() -> int:
     times = interleaved(workloads, args.iters, args.warmup, device)
     times[TRAIN] = [t / TRAIN_STEPS for t in times[TRAIN]]
     med = {name: statistics.median(ts) for name, ts in times.items()}
-    memory = {name: peak_memory_mb(cfg, "cached", size, device)
+    memory = {name: peak_memory_mb(built(cfg, device), "cached", size, device)
               for name, cfg in {SEG: model(arch="segformer"), P50: model(keep_ratio=0.5),
                                 P100: model(keep_ratio=1.0)}.items()}
     for name, t in med.items():

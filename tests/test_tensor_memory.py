@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from mrcfa.engine.bench import peak_memory_mb
+from mrcfa.engine.bench import built, peak_memory_mb
 from mrcfa.engine.tensor_memory import PeakTensorMemory
 from mrcfa.experiments.registry import load_registry
 
@@ -30,6 +30,7 @@ def test_peak_memory_of_a_stream_repeats_and_shrinks_with_the_token_ratio():
     size = (192, 256)  # large enough that the cross-frame maps, not the weights, set the peak
     registry = load_registry(ROOT / "experiments" / "registry.yaml")
     cfg_p100, cfg_p50 = (registry.resolve("demo", run).model for run in ("mrcfa_b1_p100", "mrcfa_b1"))
-    first = peak_memory_mb(cfg_p100, "cached", size, torch.device("cpu"))
-    assert peak_memory_mb(cfg_p100, "cached", size, torch.device("cpu")) == first
-    assert peak_memory_mb(cfg_p50, "cached", size, torch.device("cpu")) < first
+    cpu = torch.device("cpu")
+    first = peak_memory_mb(built(cfg_p100, cpu), "cached", size, cpu)
+    assert peak_memory_mb(built(cfg_p100, cpu), "cached", size, cpu) == first
+    assert peak_memory_mb(built(cfg_p50, cpu), "cached", size, cpu) < first

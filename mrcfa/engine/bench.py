@@ -101,13 +101,24 @@ def train_step(cfg: RunConfig, device: torch.device, seed: int = 0) -> Callable[
     return step
 
 
+def prepared(model: Segmenter, protocol: str, size: tuple[int, int],
+             device: torch.device) -> Callable[[], torch.Tensor]:
+    """One timed unit of `protocol` (a new frame, or a clip) of a built model, its streaming cache filled."""
+    with torch.inference_mode():
+        run = _runner(model, protocol, size, device)
+    return torch.inference_mode()(run)
+
+
+def built(model_cfg: ModelConfig, device: torch.device, weights: str | Path | None = None) -> Segmenter:
+    """The benchmarked model, in eval mode on `device` (random weights seeded alike every time)."""
+    torch.manual_seed(0)
+    return bench_model(model_cfg, weights).to(device).eval()
+
+
 def inference(model_cfg: ModelConfig, protocol: str, size: tuple[int, int], device: torch.device,
               weights: str | Path | None = None) -> Callable[[], torch.Tensor]:
-    """One timed unit of `protocol` (a new frame, or a clip), with the streaming cache already filled."""
-    torch.manual_seed(0)
-    with torch.inference_mode():
-        run = _runner(bench_model(model_cfg, weights).to(device).eval(), protocol, size, device)
-    return torch.inference_mode()(run)
+    """`prepared` for a model built from its config."""
+    return prepared(built(model_cfg, device, weights), protocol, size, device)
 
 
 def interleaved(workloads: dict[str, Callable[[], Any]], rounds: int, warmup: int,
@@ -126,29 +137,34 @@ def interleaved(workloads: dict[str, Callable[[], Any]], rounds: int, warmup: in
     return times
 
 
-def peak_memory_mb(cfg: ModelConfig, protocol: str, size: tuple[int, int], device: torch.device,
-                   weights: str | Path | None = None) -> float:
-    """The most tensor memory held at once while building the model, filling its cache and running one
-    more unit of `protocol`: the CUDA allocator's peak, or on CPU the exact count of `PeakTensorMemory`."""
+def weight_bytes(model: torch.nn.Module) -> int:
+    """Bytes of the model's parameters and buffers, each storage once."""
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+                for t in (*model.parameters(), *model.buffers())}
+    return sum(storages.values())
+
+
+def peak_memory_mb(model: Segmenter, protocol: str, size: tuple[int, int], device: torch.device) -> float:
+    """The most tensor memory held at once by the model's weights and what filling its streaming cache and
+    running one more unit of `protocol` allocates: the CUDA allocator's peak, or on CPU the weights plus the
+    exact count of `PeakTensorMemory`."""
     if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        inference(cfg, protocol, size, device, weights)()
+        torch.cuda.reset_peak_memory_stats(device)  # the peak starts at what is allocated now: the weights
+        prepared(model, protocol, size, device)()
         _sync(device)
         return torch.cuda.max_memory_allocated(device) / 2**20
     with PeakTensorMemory() as counter:
-        inference(cfg, protocol, size, device, weights)()
-    return counter.peak_mb
+        prepared(model, protocol, size, device)()
+    return (weight_bytes(model) + counter.peak_bytes) / 2**20
 
 
-def measure(cfg: ModelConfig, protocol: str, size: tuple[int, int], iters: int, warmup: int,
-            device: torch.device, threads: int | None = None, weights: str | Path | None = None) -> dict[str, Any]:
+def measure(model: Segmenter, protocol: str, size: tuple[int, int], iters: int, warmup: int,
+            device: torch.device) -> dict[str, Any]:
     """FPS over `iters` timed calls (and each call's seconds, for an interval), peak memory and FLOPs."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-    if threads:
-        torch.set_num_threads(threads)
-    memory_mb = peak_memory_mb(cfg, protocol, size, device, weights)
-    run = inference(cfg, protocol, size, device, weights)
+    memory_mb = peak_memory_mb(model, protocol, size, device)
+    run = prepared(model, protocol, size, device)  # a fresh cache: the memory pass's is gone
     with FlopCounterMode(display=False) as counter:
         run()
     seconds = interleaved({protocol: run}, iters, warmup, device)[protocol]
@@ -159,12 +175,14 @@ def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: in
               device: torch.device | None = None, threads: int | None = None,
               protocols: tuple[str, ...] = PROTOCOLS, weights: str | Path | None = None) -> dict[str, Any]:
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = bench_model(cfg, weights)  # a wrong checkpoint is refused before any timing
+    if threads:
+        torch.set_num_threads(threads)
+    model = built(cfg, device, weights)  # built once; a wrong checkpoint is refused before any timing
     result: dict[str, Any] = {"size": list(size), "iters": iters, "warmup": warmup, "batch": 1}
     if weights is not None:
         result["weights"] = {"path": str(weights), "sha256": sha256(weights)}
     for protocol in protocols:
-        m = measure(cfg, protocol, size, iters, warmup, device, threads, weights)
+        m = measure(model, protocol, size, iters, warmup, device)
         result |= {per_protocol(key, protocol): m[key] for key in (*PROTOCOL_METRICS, SECONDS)}
     # The tables' keys carry the first protocol's measurements (metric_keys).
     result["protocol"] = protocols[0]
