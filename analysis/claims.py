@@ -12,15 +12,20 @@ Each claim's effect (rows − than, or rows / than − 1 in percent) is estimate
   interval, `inconclusive`.
 
 Verdict: `holds` when the interval lies entirely on the claimed side of the claim's bound (usually 0),
-`contradicted` when it lies entirely on the other side, `inconclusive` when it contains the bound or there is
-no interval (fewer than two seeds, missing runs, single measurements).
+`contradicted` when it lies entirely on the other side, `inconclusive` when the data cannot decide: the interval
+contains the bound, or there is no interval (fewer than two seeds, single measurements). `not run` when a row of
+the claim has no result at all for its metric (no seed evaluated, or no benchmark); with some seeds missing, the
+claim is decided on the seeds present, and its note names the missing ones. A claim on stale rows (results made
+with another config or by other code than today's) keeps its verdict; its note names those rows.
 
 Outputs: results/<profile>/claims.{csv,md} (every claim) and tables/tableN_claims.{csv,md} (one table's).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,14 +34,15 @@ from tabulate import tabulate
 
 from analysis.metrics import metric
 from analysis.stats import Interval, paired_interval, welch_interval
-from analysis.results import Results
+from analysis.results import STALE_WORDS, Results
 from analysis.workspace import Workspace
 from mrcfa import atomic
 from mrcfa.experiments.claims import ClaimSpec, Side
 
 NO_INTERVAL = Interval(math.nan, math.nan, math.nan, 0, math.nan, "none")
 CLAIMS_COLUMNS = ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "verdict"]
-VERDICTS = ("holds", "contradicted", "inconclusive")
+NOT_RUN = "not run"
+VERDICTS = ("holds", "contradicted", "inconclusive", NOT_RUN)
 
 METHOD_NOTE = (
     "Effect = rows − than (relative changes in %), our mean over seeds with a 95 % interval: paired by seed "
@@ -44,7 +50,9 @@ METHOD_NOTE = (
     "t-interval when they share none. FPS: Welch's t-interval on each run's timed calls (log seconds); "
     "memory counted exactly and parameter counts: exact, the interval is the point. "
     "holds: the interval lies on the claimed side of the bound; contradicted: on the other side; "
-    "inconclusive: it contains the bound, or there is no interval (fewer than 2 seeds)."
+    "inconclusive: it contains the bound, or there is no interval (fewer than 2 seeds, one measurement); "
+    "not run: a row of the claim has no results for its metric yet. Missing seeds or stale rows (made with "
+    "another config or by other code) are named in the note; the verdict stands on the results present."
 )
 
 
@@ -104,6 +112,13 @@ def _missing(values: pd.DataFrame, spec: ClaimSpec, expected: tuple[int, ...]) -
     return out
 
 
+def _absent(values: pd.DataFrame, spec: ClaimSpec) -> list[str]:
+    """The claim's runs without any result for its metric: no seed evaluated, or no benchmark."""
+    if metric(spec.metric).source == "bench":
+        return [run for run in spec.runs if _bench(values, run, spec.metric) is None]
+    return [run for run in spec.runs if not _per_seed(values, run, spec.metric)]
+
+
 def _bench_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str]:
     """A benchmark claim's effect: (interval, seeds column, note).
 
@@ -137,6 +152,8 @@ def evaluate_claim(spec: ClaimSpec, results: Results, expected_seeds: tuple[int,
     values = results.values
     missing = _missing(values, spec, expected_seeds)
     notes = [f"missing: {'; '.join(missing)}"] if missing else []
+    if _absent(values, spec):
+        return ClaimResult(spec, NO_INTERVAL, "", NOT_RUN, "; ".join(notes))
     if metric(spec.metric).source == "bench":
         iv, seeds, note = _bench_interval(spec, results)
         notes += [note] if note else []
@@ -162,9 +179,18 @@ def evaluate_claim(spec: ClaimSpec, results: Results, expected_seeds: tuple[int,
     return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes))
 
 
+def with_stale_note(r: ClaimResult, stale: Mapping[str, tuple[str, ...]]) -> ClaimResult:
+    """The claim with its stale rows (run -> why, `Workspace.stale`) named in its note; the verdict is kept."""
+    named = [f"{run} ({', '.join(STALE_WORDS[w] for w in stale[run])})" for run in dict.fromkeys(r.spec.runs)
+             if run in stale]
+    if not named:
+        return r
+    return dataclasses.replace(r, note="; ".join(n for n in (r.note, f"stale: {', '.join(named)}") if n))
+
+
 def evaluate_claims(ws: Workspace, tables: list[str] | None = None) -> list[ClaimResult]:
     specs = [c for c in ws.registry.claims.values() if tables is None or c.table in tables]
-    return [evaluate_claim(c, ws.results, ws.profile.seeds) for c in specs]
+    return [with_stale_note(evaluate_claim(c, ws.results, ws.profile.seeds), ws.stale) for c in specs]
 
 
 def _num(v: float) -> float | None:

@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {tables,plots,report,claims,summary} --profile P [...]`.
+"""Command line: `python -m analysis {tables,plots,report,claims,summary,stale} --profile P [...]`.
 
 Partial results still produce every output (absent cells print `--`) and exit 0 with a warning
 naming the missing runs; `--strict` turns missing runs into exit status 3.
@@ -23,6 +23,7 @@ EPILOG = """examples:
   python -m analysis report --profile demo
   python -m analysis claims --profile demo             # every claim; --only table2 prints one table's
   python -m analysis summary --profile demo --only table2   # the README's figures, with machine and threads
+  snakemake table2 --forcerun $(python -m analysis stale --profile demo --only table2)   # redo stale results
   python -m analysis tables --profile paper --from-mlflow sqlite:///mlflow.db --strict
 
 outputs: results/<profile>/tables/tableN{,_vs_paper}.{tex,md,csv}, tableN_claims.{csv,md},
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Regenerate the MRCFA paper's tables, plots and a reproduction report from results.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{tables,plots,report,claims,summary}")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{tables,plots,report,claims,summary,stale}")
     t = sub.add_parser("tables", parents=[common], help="write LaTeX/Markdown/CSV tables and versus-the-paper twins",
                        description="Write tableN.{tex,md,csv} and tableN_vs_paper.{tex,md,csv}.")
     t.add_argument("--out", help="folder for the table files (default: results/<profile>/tables)")
@@ -86,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print each table's metrics (mean ± std over seeds, in row order), the "
                                    "benchmark device and threads, training time and this machine. Writes nothing.")
     m.add_argument("--only", action="append", metavar="TABLE", help="only these tables, e.g. table2")
+    s = sub.add_parser("stale", parents=[common], help="print the results files made with another config or code",
+                       description="Print, one per line, the results files (train.json, metrics.json, bench.json) "
+                                   "made with another config than the registry and profile give today or by other "
+                                   "code than today's, e.g. for `snakemake table2 --forcerun $(python -m analysis "
+                                   "stale --profile demo --only table2)`. Writes nothing.")
+    s.add_argument("--only", action="append", metavar="TABLE", help="only the runs of these tables, e.g. table2")
     return parser
 
 
@@ -107,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:  # ValueError: the registry names something unknown
         parser.error(str(exc))
 
-    if args.command in ("tables", "claims", "summary"):
+    if args.command in ("tables", "claims", "summary", "stale"):
         valid = list(ws.registry.tables)
         keys = only or valid
     elif args.command == "plots":
@@ -118,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [k for k in keys if k not in valid]
     if unknown:
         parser.error(f"unknown name(s) for --only: {', '.join(unknown)}; choose from {', '.join(valid)}")
+    if args.command == "stale":
+        runs = {r for k in keys for r in ws.registry.table_runs(k)}
+        print("".join(f"{s.path(args.results, ws.profile.name)}\n" for s in ws.stale_files if s.run in runs), end="")
+        return 0
 
     # Plots named after a table read that table's runs; 'training' reads every run's history.
     needed = [k for k in keys if k in ws.registry.tables or k in ws.registry.figures]

@@ -35,7 +35,7 @@ class Flavour:
     up: str
     down: str
     dagger: Callable[[str], str]
-    stale: Callable[[str], str]  # marks a row whose results were made with another config
+    stale: Callable[[str], str]  # marks a row whose results were made with another config or by other code
     metric_name: Callable[[MetricDef], str]
     signed: Callable[[str], str]  # "+0.3" / "-0.2" as the markup likes signs
 
@@ -80,8 +80,15 @@ HTML = Flavour(
 )
 
 CITED_NOTE = "values cited from the paper (not run here)"
-STALE_NOTE = ("stale: results made with another config than the registry and profile give this run today (its "
-              "config hash differs); rerun it")
+STALE_WHY = {"config": "another config than the registry and profile give today (config hash differs)",
+             "code": "other code than today's (code fingerprint differs, or none recorded)"}
+
+
+def stale_note(table: Table) -> str:
+    """The footnote of a table's stale rows (plain text): which rows, and why."""
+    parts = [f"{text}: {', '.join(r.label for r in table.rows if why in r.stale)}"
+             for why, text in STALE_WHY.items() if any(why in r.stale for r in table.rows)]
+    return f"stale: results made with {'; with '.join(parts)}; rerun them"
 
 
 def metric_header(m: str, fl: Flavour) -> str:

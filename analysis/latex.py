@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.flavours import (CITED_NOTE, LATEX, RELEASED_GROUP, STALE_NOTE, Grid, latex_escape, main_grid,
+from analysis.flavours import (CITED_NOTE, LATEX, RELEASED_GROUP, Grid, latex_escape, main_grid, stale_note,
                                vs_paper_grid, vs_paper_parts)
 from analysis.metrics import metric
 from analysis.table_model import Table
@@ -56,7 +56,8 @@ def _notes(*notes: str | None) -> str | None:
 
 
 def _stale_note(table: Table) -> str | None:
-    return rf"$^\ddagger$ {latex_escape(STALE_NOTE.capitalize())}." if table.has_stale else None
+    note = stale_note(table)
+    return rf"$^\ddagger$ {latex_escape(note[:1].upper() + note[1:])}." if table.has_stale else None
 
 
 def render_table(table: Table, profile: str) -> str:

@@ -20,6 +20,7 @@ from analysis.results import (
     make_values,
 )
 from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS
+from mrcfa.provenance import tag
 
 
 def _mlflow_runs(uri: str, profile: str) -> list[Any]:
@@ -43,30 +44,33 @@ def _mlflow_runs(uri: str, profile: str) -> list[Any]:
 
 
 def load_results_mlflow(uri: str, profile: str) -> Results:
+    """Each kind of result's code fingerprint is read from its own tag (`mrcfa.provenance.tag`)."""
     per_seed: dict[tuple[str, int], dict[str, Any]] = {}
     bench: dict[str, dict[str, Any]] = {}
-    hashes: dict[tuple[str, int], str | None] = {}
+    prov: dict[tuple[str, int | None, str], dict[str, Any]] = {}  # (run, seed, kind) -> provenance record
     for r in _mlflow_runs(uri, profile):
         tags, metrics = r.data.tags, r.data.metrics
         run = tags.get("mrcfa.run")
         if not run or tags.get("mrcfa.seed") is None:
             continue
         seed = int(tags["mrcfa.seed"])
+        config_hash = tags.get("mrcfa.config_hash") or r.data.params.get("config_hash")
+        if tag("train") in tags:
+            prov[(run, seed, "train")] = {"config_hash": config_hash, "code": tags[tag("train")]}
         if any(m in metrics for m in EVAL_METRICS):
             per_seed[(run, seed)] = metrics
-            hashes[(run, seed)] = tags.get("mrcfa.config_hash") or r.data.params.get("config_hash")
+            prov[(run, seed, "metrics")] = {"config_hash": config_hash, "code": tags.get(tag("metrics"))}
         if any(k in metrics for k in BENCH_METRICS):
             bench[run] = {**bench.get(run, {}), **{k: metrics[k] for k in BENCH_METRICS if k in metrics}}
+            prov[(run, None, "bench")] = {"config_hash": None, "code": tags.get(tag("bench"))}
     values: list[dict[str, Any]] = []
-    prov: list[dict[str, Any]] = []
     for (run, seed), metrics in per_seed.items():
         values += eval_records(run, seed, metrics)
-        prov.append({"run": run, "seed": seed, "kind": "metrics", "config_hash": hashes[(run, seed)],
-                     "detail": "mlflow"})
     for run, b in bench.items():
         values += bench_records(run, b)
-        prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": None, "detail": "mlflow"})
-    return Results(profile=profile, source=uri, values=make_values(values), provenance=make_provenance(prov),
+    records = [{"run": run, "seed": seed, "kind": kind, **p, "detail": "mlflow"}
+               for (run, seed, kind), p in prov.items()]
+    return Results(profile=profile, source=uri, values=make_values(values), provenance=make_provenance(records),
                    histories={})
 
 

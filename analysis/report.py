@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 from tabulate import tabulate
 
-from mrcfa import atomic
+from mrcfa import atomic, provenance
 from analysis.claims import METHOD_NOTE, ClaimResult, build_claims, claim_rows, evaluate_claims, verdict_counts
 from analysis.environment import Environment, collect
-from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, STALE_NOTE, Grid, main_grid, vs_paper_grid
+from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, Grid, main_grid, stale_note, vs_paper_grid
 from analysis.plots import DISPLAY_ORDER, TRAINING_TITLE, SavedFigure, build_plots
-from analysis.results import Missing
+from analysis.results import STALE_WORDS, Missing
 from analysis.table_model import Table
 from analysis.tables import build_tables, markdown_table, markdown_vs_paper, tables_for
 from analysis.workspace import Workspace
@@ -74,29 +75,37 @@ def missing_rows(missing: list[Missing]) -> list[list[str]]:
     return [[m.run, "not run yet" if m.entirely else ", ".join(m.parts), ", ".join(m.used_by)] for m in missing]
 
 
+def _recorded(column: pd.Series) -> list[str]:
+    return sorted({str(v) for v in column if isinstance(v, str) and v})
+
+
 def provenance_rows(ws: Workspace) -> list[list[str]]:
-    """One row per run with results: seeds, config hash(es) over metrics/train/bench files, device."""
+    """One row per run with results: seeds, config hash(es) and code fingerprint(s) over its metrics/train/bench
+    files, training, device, and whether it is stale (made with another config or by other code than today's)."""
     prov = ws.results.provenance
     rows = []
     for run in sorted(set(prov["run"])):
         p = prov[prov["run"] == run]
         seeds = sorted(int(s) for s in p["seed"].dropna().unique())
-        hashes = sorted({str(h) for h in p["config_hash"] if isinstance(h, str) and h})
         device = "; ".join(sorted({str(d) for d in p.loc[p["kind"] == "bench", "detail"] if d}))
         train = "; ".join(sorted({str(d) for d in p.loc[p["kind"] == "train", "detail"] if d}))
-        note = "config hash differs between files" if len(hashes) > 1 else ""
-        rows.append([run, ", ".join(map(str, seeds)) or "-", ", ".join(hashes) or "-", train or "-",
-                     device or "-", note])
+        hashes = _recorded(p["config_hash"])
+        why = ws.stale.get(run, ())
+        notes = ["config hash differs between files"] * (len(hashes) > 1)
+        notes += [f"stale: {', '.join(STALE_WORDS[w] for w in why)}"] * bool(why)
+        rows.append([run, ", ".join(map(str, seeds)) or "-", ", ".join(hashes) or "-",
+                     ", ".join(_recorded(p["code"])) or "-", train or "-", device or "-", "; ".join(notes)])
     return rows
 
 
-PROVENANCE_HEADER = ["run", "seeds", "config hash", "training", "bench device", "note"]
+PROVENANCE_HEADER = ["run", "seeds", "config hash", "code", "training", "bench device", "note"]
 MISSING_HEADER = ["run", "missing", "used by"]
 
 
 def _env_rows(env: Environment) -> list[list[str]]:
     dirty = {None: "", True: " (uncommitted changes)", False: ""}[env.git_dirty]
-    rows = [["python", env.python], ["platform", env.platform], ["git commit", env.git_commit + dirty]]
+    rows = [["python", env.python], ["platform", env.platform], ["git commit", env.git_commit + dirty],
+            ["code fingerprint", provenance.current()]]
     return rows + [[k, v] for k, v in env.packages.items()]
 
 
@@ -130,7 +139,7 @@ def render_html(ws: Workspace, tables: list[Table], figures: list[SavedFigure], 
     parts.append("<h2>Tables</h2>")
     for t in tables:
         parts.append(f"<h3>{html.escape(t.key)}: {html.escape(t.title)}</h3>")
-        stale = [f"<p class='note'>‡ {html.escape(STALE_NOTE)}.</p>"] if t.has_stale else []
+        stale = [f"<p class='note'>‡ {html.escape(stale_note(t))}.</p>"] if t.has_stale else []
         parts.append(html_grid(main_grid(t, HTML)))
         if t.has_cited:
             parts.append(f"<p class='note'>† {html.escape(CITED_NOTE)}.</p>")

@@ -16,11 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from mrcfa import layout
+from mrcfa import layout, provenance
 from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS, SECONDS, per_protocol
 
 VALUE_COLUMNS = ["run", "seed", "metric", "value"]
-PROVENANCE_COLUMNS = ["run", "seed", "kind", "config_hash", "detail"]
+# kind: the results file (train, metrics or bench: `mrcfa.provenance.KINDS`); code: its recorded code fingerprint.
+PROVENANCE_COLUMNS = ["run", "seed", "kind", "config_hash", "code", "detail"]
 SUMMARY_COLUMNS = ["run", "metric", "mean", "std", "n"]
 EXACT_MEMORY_METHODS = ("tensors", "cuda allocator")  # `mrcfa bench`'s memory_method values
 
@@ -121,7 +122,7 @@ def load_results(results_root: str | Path, profile: str) -> Results:
         if bench is not None:
             values += bench_records(run, bench)
             prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": bench.get("config_hash"),
-                         "detail": str(bench.get("device", ""))})
+                         "code": bench.get(provenance.KEY), "detail": str(bench.get("device", ""))})
             seconds = bench.get(per_protocol(SECONDS, str(bench.get("protocol"))))  # the FPS's timed calls
             if isinstance(seconds, list) and all(_num(x) for x in seconds):
                 timings[run] = [float(x) for x in seconds]
@@ -135,9 +136,10 @@ def load_results(results_root: str | Path, profile: str) -> Results:
                     warnings.warn(f"{metrics} names run {m.get('run')!r}", stacklevel=2)
                 values += eval_records(run, seed, m)
                 prov.append({"run": run, "seed": seed, "kind": "metrics", "config_hash": m.get("config_hash"),
-                             "detail": str(m.get("dataset", ""))})
+                             "code": m.get(provenance.KEY), "detail": str(m.get("dataset", ""))})
             if train.is_file() and (t := _read_json(train)):
                 prov.append({"run": run, "seed": seed, "kind": "train", "config_hash": t.get("config_hash"),
+                             "code": t.get(provenance.KEY),
                              "detail": f"{t.get('iters', '?')} iters, {float(t.get('seconds') or 0):.0f} s"})
             if history.is_file():
                 try:
@@ -150,11 +152,46 @@ def load_results(results_root: str | Path, profile: str) -> Results:
                    exact_memory=frozenset(exact_memory))
 
 
-def stale_runs(provenance: pd.DataFrame, today: dict[str, str]) -> set[str]:
-    """Runs with a results file whose recorded config hash differs from `today`'s (run -> the hash the registry
-    resolves it to now): made with an older registry or profile. Files that record no hash are not judged."""
-    return {str(r.run) for r in provenance.itertuples()
-            if r.run in today and isinstance(r.config_hash, str) and r.config_hash and r.config_hash != today[r.run]}
+STALE_WORDS = {"config": "another config", "code": "other code"}  # another config hash than today's; other code
+STALE_REASONS = tuple(STALE_WORDS)
+FILE_OF_KIND = {"train": layout.TRAIN_JSON, "metrics": layout.METRICS, "bench": layout.BENCH}
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A results file made with another config or by other code than today's: `why` holds STALE_REASONS."""
+
+    run: str
+    seed: int | None  # None for the run's benchmark
+    kind: str  # train, metrics or bench
+    why: tuple[str, ...]
+
+    def path(self, results_root: str | Path, profile: str) -> str:
+        return layout.path(FILE_OF_KIND[self.kind], results=results_root, profile=profile, run=self.run,
+                           seed=self.seed)
+
+
+def stale_files(provenance: pd.DataFrame, today: dict[str, str], code: str) -> list[Stale]:
+    """The results files of `today`'s runs (run -> the config hash the registry resolves it to now) that record
+    another config hash (made with an older registry or profile; a file that records none is not judged on it)
+    or another code fingerprint than `code` (made by other code; a file that records none is older code)."""
+    out = []
+    for r in provenance.itertuples():
+        if r.run not in today:
+            continue
+        config = isinstance(r.config_hash, str) and bool(r.config_hash) and r.config_hash != today[r.run]
+        why = tuple(w for w, differs in zip(STALE_REASONS, (config, r.code != code)) if differs)
+        if why:
+            out.append(Stale(str(r.run), None if pd.isna(r.seed) else int(r.seed), str(r.kind), why))
+    return out
+
+
+def stale_runs(stale: list[Stale]) -> dict[str, tuple[str, ...]]:
+    """Run -> why any of its results files is stale (STALE_REASONS, in that order)."""
+    out: dict[str, set[str]] = {}
+    for s in stale:
+        out.setdefault(s.run, set()).update(s.why)
+    return {run: tuple(w for w in STALE_REASONS if w in why) for run, why in out.items()}
 
 
 def summarise(values: pd.DataFrame) -> pd.DataFrame:

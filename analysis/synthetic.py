@@ -2,8 +2,9 @@
 
 Used by the tests to build fixtures, and handy for previewing tables, plots and the report.
 Numbers follow the paper's values for each run, with per-seed noise, so trends look realistic. Given a loaded
-profile, the files record the config hash each run resolves to under it, as the engine's would; given only a
-profile's name, a made-up hash per run (such results read as stale against any real profile).
+profile, the files record the config hash each run resolves to under it and today's code fingerprint, as the
+engine's would; given only a profile's name, a made-up hash per run and no fingerprint (such results read as
+stale against any real profile, and as made by other code).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mrcfa import layout
+from mrcfa import layout, provenance
 from mrcfa.engine.paths import RunPaths
 from mrcfa.experiments.profiles import Profile
 from mrcfa.experiments.registry import Registry
@@ -91,6 +92,8 @@ def write_results(
         paper = paper_values(registry, run)
         config_hash = (registry.resolve(profile, run).hash() if isinstance(profile, Profile)
                        else hashlib.sha1(run.encode()).hexdigest()[:12])
+        made = {"config_hash": config_hash, **({provenance.KEY: provenance.current()} if isinstance(profile, Profile)
+                                                else {})}
         for seed in seeds:
             vals = {m: round(paper[m] + offset + float(rng.normal(0, 0.4)), 4)
                     for m in ("mIoU", "WIoU", "mVC8", "mVC16")}
@@ -98,7 +101,7 @@ def write_results(
             paths = RunPaths.of(name, run, seed, results_root)
             _write_json(paths.metrics, {
                 "run": run, "seed": seed, "profile": name, "dataset": registry.dataset_of(run),
-                "config_hash": config_hash, **vals,
+                **made, **vals,
                 "per_class_iou": [round(float(v), 2) for v in rng.uniform(10, 80, num_classes)] + [None],
                 "num_frames": 120,
             })
@@ -108,8 +111,7 @@ def write_results(
             paths.history.write_text(
                 "iter,loss,lr\n" + "".join(f"{i},{l:.5f},{r:.3e}\n" for i, l, r in zip(it, loss, lr)))
             _write_json(paths.train_json, {"run": run, "seed": seed, "iters": iters,
-                                                   "final_loss": float(loss[-1]), "seconds": 12.5,
-                                                   "config_hash": config_hash})
+                                                   "final_loss": float(loss[-1]), "seconds": 12.5, **made})
             if samples_for and run in samples_for:
                 _write_samples(paths.samples, data_root, videos, frames, num_classes, rng)
         if bench:
@@ -120,7 +122,7 @@ def write_results(
             _write_json(Path(layout.path(layout.BENCH, results=results_root, profile=name, run=run)), {
                 **b, "protocol": "cached", "fps_cached": b["fps"], "fps_clip": b["fps"] / 3,
                 "memory_mb_cached": b["memory_mb"], "parameters": {"total": int(inference * 1.1), "inference": inference},
-                "flops": 1.2e10, "device": "cpu (synthetic)", "size": [64, 96], "config_hash": config_hash,
+                "flops": 1.2e10, "device": "cpu (synthetic)", "size": [64, 96], **made,
             })
     return written
 

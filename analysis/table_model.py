@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -32,7 +33,9 @@ class TableRow:
     paper: dict[str, float]
     reference: str | None = None  # label of the row effects are measured against
     released: dict[str, float] = field(default_factory=dict)  # the authors' checkpoint, evaluated here
-    stale: bool = False  # its results were made with another config than the registry resolves it to today
+    # Why its results are stale: "config" (made with another config than the registry resolves it to today),
+    # "code" (made by other code than today's); empty when current.
+    stale: tuple[str, ...] = ()
 
     def shown(self, m: str) -> Stat | None:
         """The value the table prints: ours, or the paper's for a cited row."""
@@ -92,6 +95,11 @@ class Table:
         return mine, _change(m, *paper)
 
 
+def stale_columns(r: TableRow) -> dict[str, object]:
+    """The CSV columns of a row's staleness: `stale` (True/False) and `stale_why` ("config", "code", "config code")."""
+    return {"stale": bool(r.stale), "stale_why": " ".join(r.stale)}
+
+
 def effect_unit(m: str) -> str:
     return "%" if metric(m).source == "bench" else ""
 
@@ -103,9 +111,11 @@ def _change(m: str, value: float, ref: float) -> float:
 
 
 def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
-                released: dict[str, dict[str, float]] | None = None, stale: frozenset[str] = frozenset()) -> Table:
-    """`released`: run -> metric -> value of the authors' checkpoint for that run, evaluated here; `stale`: runs
-    whose results record another config hash than the registry gives today."""
+                released: dict[str, dict[str, float]] | None = None,
+                stale: Mapping[str, tuple[str, ...]] | None = None) -> Table:
+    """`released`: run -> metric -> value of the authors' checkpoint for that run, evaluated here; `stale`: run ->
+    why its results are stale (another config hash than the registry gives today, other code)."""
+    stale = stale or {}
     released = released or {}
     stats: dict[tuple[str, str], Stat] = {
         (r.run, r.metric): Stat(float(r.mean), float(r.std), int(r.n)) for r in summary.itertuples()
@@ -120,16 +130,17 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
             paper={m: v for m, v in r.paper.items() if m in spec.metrics},
             reference=r.reference,
             released={m: v for m, v in released.get(r.run or "", {}).items() if m in spec.metrics},
-            stale=r.run in stale,
+            stale=tuple(stale.get(r.run or "", ())),
         )
         for r in spec.rows
     )
     return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects)
 
 
-VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released", "stale"]
+VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released", "stale",
+                    "stale_why"]
 VS_PAPER_EFFECT_COLUMNS = ["label", "run", "metric", "reference", "unit", "ours_effect", "paper_effect", "n_seeds",
-                           "stale"]
+                           "stale", "stale_why"]
 
 
 def vs_paper_frame(table: Table) -> pd.DataFrame:
@@ -142,7 +153,7 @@ def vs_paper_frame(table: Table) -> pd.DataFrame:
         for m in table.metrics:
             s = r.ours.get(m)
             rec: dict[str, object] = {"label": r.label, "run": r.run, "metric": m, "n_seeds": s.n if s else 0,
-                                      "stale": r.stale}
+                                      **stale_columns(r)}
             if table.effects:
                 ours, paper = table.effect(r, m)
                 rec |= {"reference": r.reference or "", "unit": effect_unit(m) or "points", "ours_effect": ours,

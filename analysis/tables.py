@@ -16,8 +16,9 @@ from tabulate import tabulate
 
 from analysis import latex
 from analysis.claims import ClaimResult, claim_rows, evaluate_claims, markdown_claims, write_claims
-from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, MARKDOWN, RELEASED_GROUP, STALE_NOTE, main_grid, vs_paper_grid
-from analysis.table_model import Table, build_table, vs_paper_frame
+from analysis.flavours import (CITED_NOTE, EFFECTS_NOTE, MARKDOWN, RELEASED_GROUP, main_grid, stale_note,
+                               vs_paper_grid)
+from analysis.table_model import Table, build_table, stale_columns, vs_paper_frame
 from analysis.workspace import Workspace
 from mrcfa import atomic
 
@@ -30,7 +31,8 @@ def table_frame(table: Table) -> pd.DataFrame:
     """CSV twin: one row per table row; numbers unrounded, absent values empty."""
     recs = []
     for r in table.rows:
-        rec: dict[str, object] = {"label": r.label, "run": r.run or "", "cited": r.cited, "stale": r.stale, **r.cells}
+        rec: dict[str, object] = {"label": r.label, "run": r.run or "", "cited": r.cited, **stale_columns(r),
+                                  **r.cells}
         for m in table.metrics:
             s = r.ours.get(m)
             rec[f"{m}_mean"] = s.mean if s else None
@@ -50,7 +52,7 @@ def markdown_table(table: Table, profile: str) -> str:
     if table.has_cited:
         lines += ["", f"† {CITED_NOTE}."]
     if table.has_stale:
-        lines += ["", f"‡ {STALE_NOTE}."]
+        lines += ["", f"‡ {stale_note(table)}."]
     return "\n".join(lines) + "\n"
 
 
@@ -61,7 +63,7 @@ def markdown_vs_paper(table: Table, profile: str, claims: list[ClaimResult] | No
     if table.released_metrics:
         what += f" *released*: the authors' trained checkpoint ({RELEASED_GROUP})."
     head = f"**{table.key} versus the paper**: {table.title} Profile `{profile}`; {what}"
-    parts = [head, "", body] + (["", f"‡ {STALE_NOTE}."] if table.has_stale else [])
+    parts = [head, "", body] + (["", f"‡ {stale_note(table)}."] if table.has_stale else [])
     if claims:
         parts += ["", markdown_claims(claims, profile, f"Claims of {table.key}").rstrip("\n")]
     return "\n".join(parts) + "\n"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.results import Missing, Results, find_missing, load_released, load_results, stale_runs, summarise
-from mrcfa import layout
+from analysis.results import (Missing, Results, Stale, find_missing, load_released, load_results, stale_files,
+                              stale_runs, summarise)
+from mrcfa import layout, provenance
 from mrcfa.experiments.profiles import Profile
 from mrcfa.experiments.registry import Registry, load_registry
 
@@ -22,8 +23,8 @@ class Workspace:
     profile: Profile
     results: Results
     results_root: Path
-    # Runs whose results files record another config hash than the registry resolves them to today.
-    stale: frozenset[str] = frozenset()
+    # Results files that record another config hash than the registry resolves their run to today, or other code.
+    stale_files: tuple[Stale, ...] = ()
     _missing_cache: dict[tuple[str, ...], list[Missing]] = field(default_factory=dict, repr=False)
 
     def _path(self, pattern: str, **fields: object) -> Path:
@@ -40,6 +41,11 @@ class Workspace:
     @property
     def figures_dir(self) -> Path:
         return self._path(layout.FIGURES)
+
+    @cached_property
+    def stale(self) -> dict[str, tuple[str, ...]]:
+        """Run -> why its results are stale ("config", "code"); runs absent here are current."""
+        return stale_runs(list(self.stale_files))
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -127,4 +133,4 @@ def open_workspace(
     recorded = {r for r in results.provenance["run"] if r in registry.runs}
     today = {run: registry.resolve(prof, run).hash() for run in sorted(recorded)}
     return Workspace(registry=registry, profile=prof, results=results, results_root=Path(results_root),
-                     stale=frozenset(stale_runs(results.provenance, today)))
+                     stale_files=tuple(stale_files(results.provenance, today, provenance.current())))

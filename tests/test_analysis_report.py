@@ -21,6 +21,7 @@ from mrcfa.experiments.registry import load_registry
 from analysis.report import provenance_rows
 from analysis.synthetic import write_profile, write_results
 from analysis.workspace import open_workspace
+from mrcfa.provenance import current
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = REPO / "experiments" / "registry.yaml"
@@ -75,8 +76,12 @@ def test_report_opens_with_the_claims(partial_report):
         assert "The paper's claims" in top
         for cid in REG.claims:
             assert cid in top
-        # mrcfa_b1_p10 is not run: the claim reading it says so.
+        # mrcfa_b1_p10 is not run: the claim reading it says so, and its verdict is `not run`.
         assert "mrcfa_b1_p10 (not run yet)" in top
+        not_run = sum(bool(set(c.runs) & set(NOT_RUN)) for c in REG.claims.values())
+        assert not_run >= 1 and re.search(rf"\d+ holds, \d+ contradicted, \d+ inconclusive, {not_run} not run\.", top)
+    assert re.search(r"\| t2_p10_loses_clearly .*\| not run +\|", md)
+    assert re.search(r"<td>t2_p10_loses_clearly</td>((?!</tr>).)*<td>not run</td>", html)
     assert "t2_p10_loses_clearly" in md.split("**table2 versus the paper**", 1)[1]
 
 
@@ -128,18 +133,35 @@ def test_report_flags_inconsistent_config_hash(tmp_path):
     write_profile(tmp_path / "profiles", PROFILE, (0, 1), tmp_path / "data")
     ws = open_workspace(PROFILE, tmp_path / "results", REGISTRY, tmp_path / "profiles")
     rows = {r[0]: r for r in provenance_rows(ws)}
-    assert rows["mrcfa_b1"][-1] == "config hash differs between files"
-    assert rows["mrcfa_b1"][1] == "0, 1" and "changed" in rows["mrcfa_b1"][2]
-    assert rows["segformer_b1"][-1] == ""
+    # Made-up hashes and no code fingerprint (written without the profile): stale for both reasons.
+    assert rows["mrcfa_b1"][-1] == "config hash differs between files; stale: another config, other code"
+    assert rows["mrcfa_b1"][1] == "0, 1" and "changed" in rows["mrcfa_b1"][2] and rows["mrcfa_b1"][3] == "-"
+    assert rows["segformer_b1"][-1] == "stale: another config, other code"
+
+
+def test_report_provenance_names_the_code_of_each_run(tmp_path):
+    write_profile(tmp_path / "profiles", PROFILE, (0, 1), tmp_path / "data")
+    profile = REG.load_profile(PROFILE, tmp_path / "profiles")
+    write_results(tmp_path / "results", profile, REG, runs=["mrcfa_b1", "segformer_b1"], seeds=(0, 1))
+    p = tmp_path / "results" / PROFILE / "runs" / "mrcfa_b1" / "bench.json"
+    p.write_text(re.sub(r'"code_fingerprint": "\w+"', '"code_fingerprint": "0123456789ab"', p.read_text()))
+    ws = open_workspace(PROFILE, tmp_path / "results", REGISTRY, tmp_path / "profiles")
+    rows = {r[0]: r for r in provenance_rows(ws)}
+    assert rows["mrcfa_b1"][3] == ", ".join(sorted(["0123456789ab", current()]))
+    assert rows["mrcfa_b1"][-1] == "stale: other code"
+    assert rows["segformer_b1"][3] == current() and rows["segformer_b1"][-1] == ""
 
 
 def test_report_html_footnotes_stale_rows(partial_report):
-    """The fixture's results record made-up config hashes: every row is stale, and says so as the tables do."""
-    from analysis.flavours import STALE_NOTE
-
+    """The fixture's results record made-up config hashes and no code fingerprint: every row is stale for both
+    reasons, and says so as the tables do."""
     _, html_text, md, _ = partial_report
-    assert "<sup>‡</sup>" in html_text and f"‡ {html.escape(STALE_NOTE)}." in html_text
-    assert f"‡ {STALE_NOTE}." in md
+    labels = ", ".join(r.label for r in REG.tables["table2"].rows if r.run not in NOT_RUN)
+    note = (f"‡ stale: results made with another config than the registry and profile give today (config hash "
+            f"differs): {labels}; with other code than today's (code fingerprint differs, or none recorded): "
+            f"{labels}; rerun them.")
+    assert "<sup>‡</sup>" in html_text and html.escape(note) in html_text
+    assert note in md
 
 
 def test_report_strict_fails_when_runs_missing(partial_report, capsys):

@@ -6,18 +6,23 @@ import csv
 import io
 import math
 import re
+import shutil
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from analysis.cli import EXIT_MISSING, main
+from conftest import tool_env
 from analysis.results import load_results
 from analysis.synthetic import write_profile, write_results
 from analysis.table_model import build_table, vs_paper_frame
 from analysis.tables import build_tables
 from analysis.workspace import open_workspace
 from mrcfa.experiments.registry import load_registry
+from mrcfa.provenance import current, tag
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = REPO / "experiments" / "registry.yaml"
@@ -191,6 +196,58 @@ def test_results_of_an_older_config_are_flagged_stale(tmp_path):
     assert {r["stale"] for r in read_csv(tables / "table2.csv")} == {"True"}
 
 
+def test_results_made_by_other_code_are_flagged_stale_without_a_rerun(tmp_path, capsys):
+    """Files made by today's code read current. A file from other code (another fingerprint, or none: older code)
+    marks its row, saying why; seen from a copy of the code with one model file edited, every row is stale, with
+    nothing rerun. `analysis stale` lists exactly the files to recompute."""
+    runs = REG.tables["table2"].runs
+    make_tree(tmp_path, runs=runs)
+    results, tables = tmp_path / "results", tmp_path / "results" / PROFILE / "tables"
+    args = ["--profile", PROFILE, "--results", str(results), "--registry", str(REGISTRY),
+            "--profiles-dir", str(tmp_path / "profiles")]
+    def stale(*only: str) -> list[str]:
+        capsys.readouterr()
+        assert main(["stale", *args, *only]) == 0
+        return capsys.readouterr().out.split()
+
+    assert main(["tables", *args, "--only", "table2"]) == 0 and stale() == []
+    assert {r["stale"] for r in read_csv(tables / "table2.csv")} == {"False"}
+
+    older = results / PROFILE / "runs" / "mrcfa_b1_p30" / "seed1" / "metrics.json"
+    older.write_text(re.sub(r'"code_fingerprint": "\w+",?', "", older.read_text()))
+    other = results / PROFILE / "runs" / "mrcfa_b1" / "bench.json"
+    other.write_text(re.sub(r'"code_fingerprint": "\w+"', '"code_fingerprint": "0123456789ab"', other.read_text()))
+    assert main(["tables", *args, "--only", "table2"]) == 0 and sorted(stale()) == sorted([str(older), str(other)])
+    assert stale("--only", "table1") == [str(other)]  # of p=50% and p=30%, only p=50%'s run is in Table 1
+    rows = {r["run"]: (r["stale"], r["stale_why"]) for r in read_csv(tables / "table2.csv")}
+    assert rows == {r: ("True", "code") if r in ("mrcfa_b1_p30", "mrcfa_b1") else ("False", "") for r in runs}
+    md = (tables / "table2.md").read_text()
+    assert "‡ stale: results made with other code than today's (code fingerprint differs, or none recorded): " \
+           "p=50%, p=30%; rerun them." in md
+    assert "another config" not in md and "| 30%‡ " in md and "| 50%‡ " in md
+    assert r"$^\ddagger$ Stale: results made with other code" in (tables / "table2.tex").read_text()
+    vs = read_csv(tables / "table2_vs_paper.csv")
+    assert {(r["run"], r["stale_why"]) for r in vs if r["stale"] == "True"} == {("mrcfa_b1_p30", "code"),
+                                                                             ("mrcfa_b1", "code")}
+
+    # The same results from an edited copy of the code: every row is stale, and every results file is listed.
+    code = tmp_path / "code"
+    for package in ("mrcfa", "analysis", "experiments"):
+        shutil.copytree(REPO / package, code / package, ignore=shutil.ignore_patterns("__pycache__"))
+    loss = code / "mrcfa" / "models" / "loss.py"
+    loss.write_text(loss.read_text().replace("0.5 * seg + temporal", "0.4 * seg + temporal"))
+    env = tool_env(PYTHONPATH=str(code))
+    for command in (["tables", "--only", "table2"], ["stale"]):
+        proc = subprocess.run([sys.executable, "-m", "analysis", *command, *args], cwd=code, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    listed = proc.stdout.split()
+    assert len(listed) == len(set(listed)) == len(runs) * (2 * 2 + 1)  # train.json, metrics.json x 2 seeds, bench
+    assert all(Path(f).is_file() for f in listed)
+    assert {(r["stale"], r["stale_why"]) for r in read_csv(tables / "table2.csv")} == {("True", "code")}
+    assert "p=100%, p=90%, p=70%, p=50%, p=30%, p=10%; rerun them" in (tables / "table2.md").read_text()
+
+
 def test_mean_and_std_over_seeds(full):
     ws, written = full
     rows = {r["run"]: r for r in read_csv(ws.tables_dir / "table2.csv")}
@@ -332,7 +389,9 @@ def test_from_mlflow_matches_file_loader(tmp_path, monkeypatch):
     from mlflow.entities import Metric
 
     for (run, seed), vals in written.eval.items():
-        r = client.create_run(exp, tags={"mrcfa.run": run, "mrcfa.seed": str(seed), "mrcfa.profile": PROFILE})
+        made = {tag(k): current() for k in ("train", "metrics", "bench")}  # as the jobs tag it
+        r = client.create_run(exp, tags={"mrcfa.run": run, "mrcfa.seed": str(seed), "mrcfa.profile": PROFILE,
+                                         **made})
         metrics = dict(vals)
         if seed == 0:  # the benchmark is logged once per run
             b = written.bench[run]
@@ -356,6 +415,12 @@ def test_from_mlflow_matches_file_loader(tmp_path, monkeypatch):
     (tmp_path / "results" / PROFILE / "tables" / "table2.csv").unlink()
     assert main(base + ["--results", str(tmp_path / "results"), "--from-mlflow", uri]) == 0
     assert (tmp_path / "results" / PROFILE / "tables" / "table2.csv").read_text() == files_csv
+    # A run logged by other code reads stale from the store too.
+    other = client.search_runs([exp], "tags.`mrcfa.run` = 'mrcfa_b1_p30'")[0]
+    client.set_tag(other.info.run_id, tag("metrics"), "0123456789ab")
+    assert main(base + ["--results", str(tmp_path / "results"), "--from-mlflow", uri]) == 0
+    stale = {r["run"]: r["stale_why"] for r in read_csv(tmp_path / "results" / PROFILE / "tables" / "table2.csv")}
+    assert stale == {r: "code" if r == "mrcfa_b1_p30" else "" for r in runs}
     frame = vs_paper_frame(build_table(REG.tables["table2"], ws.summary))
     assert not frame["diff"].isna().any()
     effects = vs_paper_frame(build_table(REG.tables["table2"], ws.summary, effects=True))

@@ -20,6 +20,7 @@ from analysis.cli import main
 from analysis.stats import betainc, normal_quantile, paired_interval, t_cdf, t_quantile, welch_interval
 from analysis.synthetic import write_profile
 from analysis.workspace import open_workspace
+from mrcfa import provenance
 from mrcfa.config import ConfigError
 from mrcfa.experiments.registry import load_registry
 
@@ -75,15 +76,17 @@ BENCH = {"base": (40.0, 1000.0), "good": (50.0, 900.0), "bad": (55.0, 800.0), "n
 
 
 def write_run(root: Path, run: str, seeds, miou, mvc8, bench=None) -> None:
+    """A run's results files, made by today's code (as the engine records it)."""
+    code = {provenance.KEY: provenance.current()}
     for seed, m, v in zip(seeds, miou, mvc8):
         d = root / "results" / PROFILE / "runs" / run / f"seed{seed}"
         d.mkdir(parents=True, exist_ok=True)
-        (d / "metrics.json").write_text(json.dumps({"run": run, "seed": seed, "mIoU": m, "mVC8": v}))
+        (d / "metrics.json").write_text(json.dumps({"run": run, "seed": seed, "mIoU": m, "mVC8": v, **code}))
     if bench is not None:
         d = root / "results" / PROFILE / "runs" / run
         d.mkdir(parents=True, exist_ok=True)
         (d / "bench.json").write_text(json.dumps({"fps": bench[0], "memory_mb": bench[1], "params_m": 1.0,
-                                                  "protocol": "cached"}))
+                                                  "protocol": "cached", **code}))
 
 
 def tree(root: Path, seeds=(0, 1, 2), profile_seeds=None, runs=("base", "good", "bad", "noisy")):
@@ -307,18 +310,39 @@ def test_fps_timings_that_overlap_are_inconclusive_and_one_side_untimed_is_a_sin
     assert not res["fps"].interval.has_interval and res["fps"].seeds == "bench"
 
 
-def test_missing_rows_are_named(tmp_path):
+def test_claims_on_rows_without_results_are_not_run(tmp_path):
     res = by_id(tree(tmp_path))
     r = res["missing"]
-    assert r.verdict == "inconclusive" and math.isnan(r.interval.estimate)
-    assert "absent (not run yet)" in r.note
-    # A missing seed is named too; the effect uses the seeds both rows have.
+    assert r.verdict == "not run" and math.isnan(r.interval.estimate) and not r.interval.has_interval
+    assert "absent (not run yet)" in r.note and r.seeds == ""
+    # A missing seed is named too; the claim is decided on the seeds both rows have.
     ws = tree(tmp_path / "b", seeds=(0, 1), profile_seeds=(0, 1, 2))
     win = by_id(ws)["win"]
     assert "good (seed 2)" in win.note and "base (seed 2)" in win.note
     assert win.seeds == "0 1" and win.interval.estimate == pytest.approx((5.0 + 5.5) / 2)
     half = 12.706205 * sample_sd([5.0, 5.5]) / math.sqrt(2)
-    assert win.interval.low == pytest.approx(5.25 - half, abs=1e-4)
+    assert win.interval.low == pytest.approx(5.25 - half, abs=1e-4) and win.verdict == "holds"
+    # One seed present: no interval, but something was run: inconclusive, not "not run".
+    one = by_id(tree(tmp_path / "c", seeds=(0,), profile_seeds=(0, 1, 2)))["win"]
+    assert one.verdict == "inconclusive" and "one seed" in one.note
+    # A benchmark claim whose row has no bench.json, and a group side with one row absent: not run.
+    (tmp_path / "results" / PROFILE / "runs" / "base" / "bench.json").unlink()
+    for f in (tmp_path / "results" / PROFILE / "runs" / "noisy").rglob("metrics.json"):
+        f.unlink()
+    res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
+    assert res["fps"].verdict == res["memory"].verdict == "not run" and "base (bench)" in res["fps"].note
+    assert res["group"].verdict == "not run" and "noisy (not run yet)" in res["group"].note
+    assert res["win"].verdict == "holds" and res["loss"].verdict == "contradicted"  # their rows are all there
+
+
+def test_claims_on_stale_rows_keep_their_verdict_and_say_so(tmp_path):
+    tree(tmp_path)
+    path = tmp_path / "results" / PROFILE / "runs" / "good" / "seed1" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), provenance.KEY: "0123456789ab"}))
+    res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
+    assert res["win"].verdict == "holds" and res["win"].note == "stale: good (other code)"
+    assert res["group"].verdict == "holds" and res["group"].note == "stale: good (other code)"
+    assert res["loss"].note == "" and "stale" not in res["missing"].note
 
 
 def test_no_shared_seeds_uses_welch(tmp_path):
@@ -351,8 +375,10 @@ def test_claims_csv_and_md_written_atomically_with_exact_columns(tmp_path):
     assert got["fps"]["ci_low"] == "" and got["missing"]["effect"] == ""
     md = (ws.out_dir / "claims.md").read_text()
     assert "absent (not run yet)" in md and "paired by seed" in md and "Welch" in md
-    # Holds: win, group, relative; contradicted: loss; the rest have intervals over 0 or none.
-    assert "3 holds, 1 contradicted, 5 inconclusive" in md
+    # Holds: win, group, relative; contradicted: loss; not run: missing (its row has no results); the rest have
+    # intervals over 0 or none.
+    assert got["missing"]["verdict"] == "not run" and got["overlap"]["verdict"] == "inconclusive"
+    assert "3 holds, 1 contradicted, 4 inconclusive, 1 not run" in md and "not run: a row of the claim" in md
 
 
 def test_cli_claims_writes_and_prints(tmp_path, capsys):
@@ -389,6 +415,7 @@ def test_cli_claims_track_logs_files_and_verdicts_to_mlflow(tmp_path, monkeypatc
         open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))}
     assert {k.removeprefix("mrcfa.claim."): v for k, v in tags.items() if k.startswith("mrcfa.claim.")} == want
     assert tags["mrcfa.claim.win"] == "holds" and tags["mrcfa.claim.loss"] == "contradicted"
+    assert tags["mrcfa.claim.missing"] == "not run" and tags["mrcfa.claim.overlap"] == "inconclusive"
     files = {a.path for a in client.list_artifacts(runs[0].info.run_id)}
     assert files == {"claims.csv", "claims.md"}
     local = client.download_artifacts(runs[0].info.run_id, "claims.csv", str(tmp_path / "dl"))
@@ -405,7 +432,9 @@ def test_table_outputs_carry_their_claims(tmp_path):
     vs_md = (ws.tables_dir / "tablex_vs_paper.md").read_text()
     vs_tex = (ws.tables_dir / "tablex_vs_paper.tex").read_text()
     assert "Claims of tablex" in vs_md and "absent (not run yet)" in vs_md
-    assert r"\texttt{win}" in vs_tex and r"\textbf{holds}" in vs_tex
+    assert r"\texttt{win}" in vs_tex and r"\textbf{holds}" in vs_tex and r"\textbf{not run}" in vs_tex
+    assert {r["claim"]: r["verdict"] for r in rows}["missing"] == "not run"
+    assert "| missing " in vs_md and "| not run " in (ws.tables_dir / "tablex_claims.md").read_text()
 
 
 # --- the real registry's claims -----------------------------------------------------------------

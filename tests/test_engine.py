@@ -19,10 +19,12 @@ from PIL import Image
 
 from conftest import ROOT, tool_env
 from analysis.results import EXACT_MEMORY_METHODS, load_results
+from mrcfa import provenance
 from mrcfa.experiments.registry import load_registry
 from mrcfa.engine.bench import interleaved, train_step
 from mrcfa.engine.preflight import data_problems
 from mrcfa.metric_keys import BENCH_METRICS, bench_metrics
+from mrcfa.provenance import stamp
 
 RESUME_PROFILE = {
     "train": {"iters": 48, "batch_size": 2, "warmup_iters": 2, "checkpoint_every": 4, "log_every": 1,
@@ -152,6 +154,10 @@ def test_data_root_and_init_from(project, tmp_path):
     metrics = json.loads((project / "results/smoke/runs/segformer_b1/seed0/metrics.json").read_text())
     again = json.loads(mrcfa(project, "evaluate", *args[:-2]).stdout)
     assert again == ev and metrics["config_hash"] == first["config_hash"]
+    # Both files record the code that made them (the fingerprint the tables compare) and, as information, git.
+    train = json.loads((project / "results/smoke/runs/segformer_b1/seed0/train.json").read_text())
+    for made in (train, metrics):
+        assert made[provenance.KEY] == provenance.current() and made["git_commit"] == stamp()["git_commit"]
 
     tuned = json.loads(mrcfa(project, "train", *args[:-2], "--seed", "1", "--init-from", str(model)).stdout)
     assert tuned["config_hash"] != first["config_hash"]
@@ -212,6 +218,7 @@ def test_bench_json(project):
     assert saved["protocol"] == "cached" and saved["fps"] == saved["fps_cached"]
     assert saved["memory_mb"] == saved["memory_mb_cached"] and saved["params_m"] == saved["parameters"]["inference"] / 1e6
     assert result["size"] == [64, 96] and result["versions"]["torch"] == torch.__version__
+    assert saved[provenance.KEY] == provenance.current() and saved["git_commit"] == stamp()["git_commit"]
     # One vocabulary: MLflow is given bench.json's table keys, and the tables read them under the same names.
     assert set(BENCH_METRICS) <= set(bench_metrics(saved)) and "fps_clip" in bench_metrics(saved)
     values = load_results(project / "results", "smoke").values

@@ -281,9 +281,12 @@ def test_dvc_drift_is_detected(tmp_path):
 def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(ROOT / name, pipeline_dir / name)
+    # The stages depend on the code they run: a copy of it here (which the jobs then import).
+    shutil.copytree(ROOT / "mrcfa", pipeline_dir / "mrcfa", ignore=shutil.ignore_patterns("__pycache__"))
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"]):
         proc = subprocess.run(cmd, cwd=pipeline_dir, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
+    shutil.copy(ROOT / ".dvcignore", pipeline_dir / ".dvcignore")
     proc = generate_dvc(pipeline_dir, "--profile", "smoke")
     assert proc.returncode == 0, proc.stderr
     assert "train@mrcfa_b1_l1-0" in dvc(pipeline_dir, "dag", "table3").stdout
@@ -293,3 +296,13 @@ def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
     assert "mrcfa_b1_l1/seed0/metrics.json" in text and "mIoU" in text and "fps_cached" in text
     again = dvc(pipeline_dir, "repro", "table3")
     assert "didn't change" in again.stdout + again.stderr
+    # Editing a model file makes every train, evaluate and bench stage out of date (and nothing else changed).
+    loss = pipeline_dir / "mrcfa" / "models" / "loss.py"
+    loss.write_text(loss.read_text() + "\nUNUSED = 1\n")
+    status = json.loads(dvc(pipeline_dir, "status", "--json", "table3").stdout)
+    registry = load_registry(ROOT / "experiments/registry.yaml")
+    runs, seeds = registry.table_runs("table3"), registry.seeds("smoke")
+    expected = ({f"{kind}@{r}-{s}" for kind in ("train", "evaluate") for r in runs for s in seeds}
+                | {f"bench@{r}" for r in runs if registry.needs_bench("table3")})
+    assert set(status) == expected, status
+    assert all({"changed deps": {"mrcfa/models": "modified"}} in status[s] for s in status), status

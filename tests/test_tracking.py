@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from mrcfa.tracking import store
+from mrcfa.provenance import current, stamp, tag
 from mrcfa.tracking import Tracker, ensure_store, flatten, git_state, sync_results, tracking_uri
 
 mlflow = pytest.importorskip("mlflow")
@@ -268,13 +269,14 @@ def test_sync_results(tmp_path: Path, template_db: Path) -> None:
                                           "corrupted": {"accuracy": None, "pixels": 0}}}
         if dataset:
             m["dataset"] = dataset
-        m["config_hash"] = f"{run}-hash"
+        m["config_hash"], m["code_fingerprint"] = f"{run}-hash", f"code{seed}"
         (d / "metrics.json").write_text(json.dumps(m))
         (d / "history.csv").write_text("iter,loss,lr\n0,2.0,0.1\n10,1.5,0.09\n20,1.0,\n")
         (d / "train.json").write_text(json.dumps({"train_time_s": 12.5, "iters": 20}))
     (base / "mrcfa_b1" / "bench.json").write_text(json.dumps(
         {"fps": 30.0, "fps_cached": 30.0, "fps_clip": 10.0, "memory_mb": 512, "params_m": 0.9,
-         "parameters": {"total": 1e6, "inference": 9e5}, "flops": 2e9, "device": "cpu"}))
+         "parameters": {"total": 1e6, "inference": 9e5}, "flops": 2e9, "device": "cpu",
+         "code_fingerprint": "benchcode"}))
     (base / "empty" / "seed0").mkdir(parents=True)
 
     # The live train job of mrcfa_b1 seed0 already created the run: sync must continue it.
@@ -293,6 +295,9 @@ def test_sync_results(tmp_path: Path, template_db: Path) -> None:
         r = runs[f"mrcfa_b1-seed{seed}"]
         assert r.info.status == "FINISHED" and r.data.tags["mrcfa.config_hash"] == "mrcfa_b1-hash"
         assert r.data.metrics["mIoU"] == 40.0 + seed and r.data.metrics["n_clips"] == 6
+        # Each file's recorded code under its kind's tag; train.json recorded none, so no tag claims one.
+        assert r.data.tags[tag("metrics")] == f"code{seed}" and r.data.tags[tag("bench")] == "benchcode"
+        assert tag("train") not in r.data.tags
         assert r.data.metrics["fps_clip"] == 10.0 and r.data.metrics["flops"] == 2e9
         assert r.data.metrics["train_time_s"] == 12.5
         assert r.data.metrics["cue_accuracy_shown"] == 90.0 + seed  # nested per-state results are flattened
@@ -389,7 +394,8 @@ def test_runs_say_what_they_are_and_filter_by_table(tmp_path: Path, template_db:
     assert variant.data.tags["mrcfa.config_hash"] == variant_cfg.hash()
 
 
-def test_a_benchmark_is_logged_into_every_seed_with_the_run_config_hash(tmp_path: Path, template_db: Path) -> None:
+def test_a_benchmark_is_logged_into_every_seed_with_the_run_config_hash_and_code(tmp_path: Path,
+                                                                                  template_db: Path) -> None:
     from mrcfa.experiments.registry import load_registry
     from mrcfa.engine.bench_run import log_bench
 
@@ -397,10 +403,11 @@ def test_a_benchmark_is_logged_into_every_seed_with_the_run_config_hash(tmp_path
     registry = load_registry(Path(__file__).resolve().parents[1] / "experiments" / "registry.yaml")
     cfg = registry.resolve("demo", "mrcfa_b1")
     log_bench(registry, cfg, {"fps": 30.0, "memory_mb": 512.0, "params_m": 0.9, "flops": 2e9,
-                              "iters": 20, "run": cfg.run, "config_hash": cfg.hash(), "device": "cpu"})
+                              "iters": 20, "run": cfg.run, "config_hash": cfg.hash(), "device": "cpu",
+                              **stamp()})
     client = MlflowClient(tracking_uri=tracking_uri())
     runs = client.search_runs([client.get_experiment_by_name("mrcfa-vspw-demo").experiment_id])
     assert sorted(int(r.data.tags["mrcfa.seed"]) for r in runs) == registry.seeds("demo")
     for r in runs:
-        assert r.data.tags["mrcfa.config_hash"] == cfg.hash()
+        assert r.data.tags["mrcfa.config_hash"] == cfg.hash() and r.data.tags[tag("bench")] == current()
         assert r.data.metrics == {"fps": 30.0, "memory_mb": 512.0, "params_m": 0.9, "flops": 2e9}

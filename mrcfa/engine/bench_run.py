@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mrcfa import layout
+from mrcfa import layout, provenance
 from mrcfa.atomic import write_json
 from mrcfa.config import BenchConfig, ModelConfig, RunConfig
 from mrcfa.engine.bench import benchmark
@@ -42,7 +42,8 @@ def bench_run(registry: Any, cfg: RunConfig, bc: BenchConfig, *, threads: int | 
     result = time_model(cfg.model, bc, threads, weights)
     if weights is not None:
         return result
-    result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash(), "overrides": cfg.overrides}
+    result |= {"run": cfg.run, "profile": cfg.profile, "config_hash": cfg.hash(), "overrides": cfg.overrides,
+               **provenance.stamp()}
     write_json(Path(layout.path(layout.BENCH, results=results, profile=cfg.profile, run=cfg.run)), result)
     if track:
         log_bench(registry, cfg, result)
@@ -53,6 +54,7 @@ def log_bench(registry: Any, cfg: RunConfig, result: dict[str, Any]) -> None:
     """A benchmark does not depend on the seed: its metrics go into the MLflow run of every seed."""
     metrics = bench_metrics(result)
     for seed in registry.seeds(cfg.profile):
-        tracker = open_tracker(cfg, seed, tags=row_tags(registry, cfg.run))
+        tracker = open_tracker(cfg, seed, tags={**row_tags(registry, cfg.run),
+                                                provenance.tag("bench"): result[provenance.KEY]})
         tracker.log_metrics(metrics)
         tracker.close()

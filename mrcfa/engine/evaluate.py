@@ -25,7 +25,7 @@ from mrcfa.data.vspw import VSPWVideo, list_videos
 from mrcfa.data.vspw_layout import IGNORE_INDEX
 from mrcfa.engine.datasets import test_transform
 from mrcfa.atomic import atomic_write, write_json
-from mrcfa import layout
+from mrcfa import layout, provenance
 from mrcfa.engine.paths import RunPaths
 from mrcfa.metric_keys import EVAL_METRICS
 from mrcfa.metrics import ConfusionMatrix, StateAccuracy, VideoConsistency, cue_accuracy_scalars
@@ -138,14 +138,15 @@ def write_metrics(result: dict[str, Any], seed: int, paths: RunPaths, cfg: RunCo
                   tags: dict[str, str] | None = None, external: bool = False) -> None:
     """`external`: the weights are not the run's own training result (a released checkpoint, say); MLflow
     then keeps them apart from the run's trained seeds, named after the file and tagged with its sha256."""
-    result["seed"] = seed
+    result |= {"seed": seed, **provenance.stamp()}
     write_json(paths.metrics, result)
     if track:
         from mrcfa.engine.tracked import open_tracker
 
         weights = result["weights"]
         label = Path(weights["path"]).stem if external else None
-        tags = {**(tags or {}), "weights_sha256": weights["sha256"], "weights_layout": weights["layout"]}
+        tags = {**(tags or {}), "weights_sha256": weights["sha256"], "weights_layout": weights["layout"],
+                provenance.tag("metrics"): result[provenance.KEY]}
         tracker = open_tracker(cfg, seed, tags=tags, weights_label=label)
         scalars = {k: result[k] for k in EVAL_METRICS if result.get(k) is not None
                    and not np.isnan(result[k])}

@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from mrcfa import provenance
 from mrcfa.config import RunConfig
 from mrcfa.engine import distributed as dist
 from mrcfa.engine.datasets import ChunkSampler, GlobalSamples, clip_dataset
@@ -139,7 +140,8 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
         print(f"resuming {cfg.run} seed {seed} from iteration {start}/{tc.iters}", file=sys.stderr)
     tracker = open_tracker(cfg, seed, run_id, tags) if track and env.rank == 0 else None
     if tracker is not None:
-        tracker.set_tags({"mrcfa.device": str(device), **{f"mrcfa.{k}": v for k, v in facts.items()}})
+        tracker.set_tags({"mrcfa.device": str(device), provenance.tag("train"): provenance.current(),
+                          **{f"mrcfa.{k}": v for k, v in facts.items()}})
         tracker.monitor_system()
 
     loader_gen = torch.Generator().manual_seed(seed)  # keeps DataLoader seeding off the global RNG
@@ -205,7 +207,7 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
 
     result = {"run": cfg.run, "seed": seed, "profile": cfg.profile, "config_hash": cfg.hash(),
               "overrides": cfg.overrides, "iters": tc.iters, "final_loss": history[-1][1] if history else None,
-              "seconds": round(time.time() - t0, 2), **count_parameters(unwrap(model))}
+              "seconds": round(time.time() - t0, 2), **count_parameters(unwrap(model)), **provenance.stamp()}
     if env.rank == 0:
         atomic_write(paths.model, lambda p: torch.save(unwrap(model).state_dict(), p))
         write_text(paths.history, _history_csv(history))

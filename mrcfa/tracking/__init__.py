@@ -8,12 +8,13 @@ One MLflow experiment per (dataset, profile) and one MLflow run per (run, seed):
 and bench jobs of the same run+seed find that run again by its ``mrcfa.*`` tags.
 
 - `store`: where the store is (URI), SQLite locking and lock retries, experiment creation;
-- `fields`: flattened params, clean keys, git state;
+- `fields`: flattened params, clean keys (the git state comes from `mrcfa.provenance`);
 - `run`: the `Tracker` of one job;
 - `sync`: re-logging the results files (`mrcfa track sync`).
 """
 
-from mrcfa.tracking.fields import flatten, git_state
+from mrcfa.provenance import git_state
+from mrcfa.tracking.fields import flatten
 from mrcfa.tracking.run import Tracker
 from mrcfa.tracking.store import ensure_store, tracking_uri
 from mrcfa.tracking.sync import sync_results

@@ -1,35 +1,13 @@
-"""What MLflow accepts: flattened string params, clean keys, quotable names; and the git state a run records."""
+"""What MLflow accepts: flattened string params, clean keys, quotable names."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from collections.abc import Mapping
 from typing import Any
 
 _BAD_KEY_CHARS = re.compile(r"[^\w./\- ]")
-
-
-def git_state(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """``{"commit": sha or None, "dirty": bool or None}``; None where git or a repo is missing."""
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(
-                ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout
-
-    head = git("rev-parse", "--verify", "HEAD")
-    status = git("status", "--porcelain")
-    return {
-        "commit": (head.strip() or None) if head else None,
-        "dirty": bool(status.strip()) if status is not None else None,
-    }
 
 
 def _param_str(value: Any) -> str:

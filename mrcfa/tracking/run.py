@@ -11,7 +11,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from mrcfa.tracking import store
-from mrcfa.tracking.fields import clean_key, flatten, git_state, quoted
+from mrcfa.provenance import git_state
+from mrcfa.tracking.fields import clean_key, flatten, quoted
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mrcfa import layout
+from mrcfa import layout, provenance
 from mrcfa.metric_keys import bench_metrics
 from mrcfa.metrics import cue_accuracy_scalars
 from mrcfa.tracking import store
@@ -57,6 +57,11 @@ def _history(path: Path) -> list[tuple[str, float, int]]:
     return points
 
 
+def _code_tags(files: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each results file's recorded code fingerprint, under its kind's tag (as the jobs tag it)."""
+    return {provenance.tag(kind): str(d[provenance.KEY]) for kind, d in files.items() if d.get(provenance.KEY)}
+
+
 def sync_results(results_dir: str | os.PathLike[str], profile: str, uri: str | None = None) -> int:
     """Re-log ``<results_dir>/<profile>/runs/<run>/seed<S>/`` files into MLflow.
 
@@ -87,7 +92,8 @@ def sync_results(results_dir: str | os.PathLike[str], profile: str, uri: str | N
             scalars = {**_scalars(metrics), **cue_accuracy_scalars(metrics), **_scalars(train), **bench_metrics(bench)}
             points = [(clean_key(k), v, 0) for k, v in scalars.items()]
             tracker.log_points(points + history, dedupe=True)
-            tracker.set_tags({"synced_from": str(seed_dir)})
+            tracker.set_tags({"synced_from": str(seed_dir),
+                              **_code_tags({"train": train, "metrics": metrics, "bench": bench})})
             ok = tracker.enabled
             prev = tracker.previous_status
             tracker.close(prev if prev in TERMINAL else "FINISHED")
