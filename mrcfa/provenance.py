@@ -7,9 +7,10 @@ covers those values; the fingerprint covers what the code does with them. One fi
 of result: training and evaluation numbers depend on all of it (the weights come through the data, loss and
 engine), and only the benchmark could do with less (models and engine), where a needless rerun is cheap.
 
-Each file counts by its syntax tree, docstrings left out, printed back as canonical source (`ast.unparse`):
-comments, docstrings and formatting do not change the fingerprint, any code edit does. Files are read in sorted
-path order, each under its path, so moving or adding a file counts too. No torch: the analysis reads this.
+Each file counts by its syntax tree, docstrings left out, printed back as canonical source (`ast.unparse`, not
+`ast.dump`, whose node fields change between Python versions): comments, docstrings and formatting do not change
+the fingerprint, any code edit does. Files are read in sorted path order, each under its path, so moving or
+adding a file counts too. No torch: the analysis reads this.
 """
 
 from __future__ import annotations

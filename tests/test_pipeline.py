@@ -16,6 +16,7 @@ import yaml
 
 from conftest import BIN, ROOT, tool_env
 from mrcfa.experiments.registry import load_registry
+from mrcfa.provenance import KINDS, current, tag
 
 SNAKEMAKE = [str(BIN / "snakemake")]
 
@@ -191,6 +192,7 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     assert [r["label"] for r in rows] == ["p=100%", "p=90%", "p=70%", "p=50%", "p=30%", "p=10%"]
     for row in rows:
         assert 0.0 <= float(row["mIoU_mean"]) <= 100.0 and float(row["fps_mean"]) > 0
+        assert row["stale"] == "False"  # made by today's code, with today's configs
     tex = (tables / "table2.tex").read_text()
     assert tex.count(r"\toprule") == 1 and "tab:table2" in tex
     vs = list(csv.DictReader((tables / "table2_vs_paper.csv").open()))
@@ -222,6 +224,8 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     assert len(client.get_metric_history(run.info.run_id, "train_loss")) >= 2
     assert run.data.tags["mrcfa.tables"] == "table1,table2,table3,table4,table5,figure3"
     assert run.data.params["model.keep_ratio"] == "0.5"
+    # Each job tagged the code that made its results: train, evaluate and bench share the run, each its own tag.
+    assert {k: run.data.tags.get(tag(k)) for k in KINDS} == {k: current() for k in KINDS}
 
 
 def dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -299,7 +303,7 @@ def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
     # Editing a model file makes every train, evaluate and bench stage out of date (and nothing else changed).
     loss = pipeline_dir / "mrcfa" / "models" / "loss.py"
     loss.write_text(loss.read_text() + "\nUNUSED = 1\n")
-    status = json.loads(dvc(pipeline_dir, "status", "--json", "table3").stdout)
+    status = json.loads(dvc(pipeline_dir, "status", "--json", "--with-deps", "table3").stdout)
     registry = load_registry(ROOT / "experiments/registry.yaml")
     runs, seeds = registry.table_runs("table3"), registry.seeds("smoke")
     expected = ({f"{kind}@{r}-{s}" for kind in ("train", "evaluate") for r in runs for s in seeds}
