@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.table_bench import TableBench, load_table_benches
 from mrcfa import layout
-from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS, SECONDS, per_protocol
+from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS
 
 VALUE_COLUMNS = ["run", "seed", "metric", "value"]
 PROVENANCE_COLUMNS = ["run", "seed", "kind", "config_hash", "detail"]
@@ -32,10 +33,11 @@ class Results:
     values: pd.DataFrame  # VALUE_COLUMNS
     provenance: pd.DataFrame  # PROVENANCE_COLUMNS: config hashes and devices
     histories: dict[tuple[str, int], pd.DataFrame] = field(default_factory=dict)  # (run, seed) -> iter, loss, lr
-    # Benchmarks: each timed call's seconds (the FPS protocol's), and the runs whose memory is an exact count
-    # (`memory_method` in bench.json) rather than one noisy reading.
-    timings: dict[str, list[float]] = field(default_factory=dict)
+    # Benchmarks: the runs whose memory is an exact count (`memory_method` in bench.json) rather than one noisy
+    # reading, and each table's rows timed together (`mrcfa bench-table`), read from `results_root`.
     exact_memory: frozenset[str] = frozenset()
+    table_benches: dict[str, TableBench] = field(default_factory=dict)
+    results_root: str = layout.RESULTS_ROOT
 
     def eval_seeds(self, run: str) -> set[int]:
         v = self.values
@@ -113,7 +115,6 @@ def load_results(results_root: str | Path, profile: str) -> Results:
     values: list[dict[str, Any]] = []
     prov: list[dict[str, Any]] = []
     histories: dict[tuple[str, int], pd.DataFrame] = {}
-    timings: dict[str, list[float]] = {}
     exact_memory: set[str] = set()
     for run_dir in layout.run_dirs(profile, results_root):
         run = run_dir.name
@@ -122,9 +123,6 @@ def load_results(results_root: str | Path, profile: str) -> Results:
             values += bench_records(run, bench)
             prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": bench.get("config_hash"),
                          "detail": str(bench.get("device", ""))})
-            seconds = bench.get(per_protocol(SECONDS, str(bench.get("protocol"))))  # the FPS's timed calls
-            if isinstance(seconds, list) and all(_num(x) for x in seconds):
-                timings[run] = [float(x) for x in seconds]
             if bench.get("memory_method") in EXACT_MEMORY_METHODS:
                 exact_memory.add(run)
         for seed, seed_dir in layout.seed_dirs(run_dir):
@@ -146,8 +144,8 @@ def load_results(results_root: str | Path, profile: str) -> Results:
                     warnings.warn(f"skipping unreadable {history}: {exc}", stacklevel=2)
     source = layout.path(layout.RUNS, results=results_root, profile=profile)
     return Results(profile=profile, source=source, values=make_values(values),
-                   provenance=make_provenance(prov), histories=histories, timings=timings,
-                   exact_memory=frozenset(exact_memory))
+                   provenance=make_provenance(prov), histories=histories, exact_memory=frozenset(exact_memory),
+                   table_benches=load_table_benches(results_root, profile), results_root=str(results_root))
 
 
 def stale_runs(provenance: pd.DataFrame, today: dict[str, str]) -> set[str]:

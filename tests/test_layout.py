@@ -56,6 +56,7 @@ def test_dvc_yaml_declares_the_layouts_paths():
     assert declared("train") >= {layout.path(p) for p in (layout.MODEL, layout.TRAIN_JSON, layout.HISTORY)}
     assert declared("evaluate") >= {layout.path(p) for p in (layout.MODEL, layout.METRICS, layout.SAMPLES)}
     assert declared("bench") == {layout.path(layout.BENCH)}
+    assert declared("bench_table", item="", key="{table}") == {layout.path(layout.TABLE_BENCH)}
     assert declared("data_check", key="{dataset}") == {layout.path(layout.DATA_CHECK)}
     assert layout.path(layout.WEIGHTS_CHECK) in declared("weights_check", item="", key="{backbone}")
 
