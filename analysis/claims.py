@@ -5,11 +5,15 @@ Each claim's effect (rows − than, or rows / than − 1 in percent) is estimate
 * paired by seed when the two sides share seeds: the effect per shared seed, then a t-interval with n − 1
   degrees of freedom on those n per-seed effects (mean ± t_{0.975, n-1} · sd / √n);
 * Welch's t-interval (difference of means, Welch–Satterthwaite degrees of freedom) when they share none;
-* benchmark metrics are measured once per run, not per seed. FPS changes get Welch's t-interval on the
-  runs' per-call log-seconds (`mrcfa bench` keeps every timed call), mapped to a relative change; memory
-  counted exactly from the tensors (or by the CUDA allocator) and parameter counts are exact, so their
-  interval is the point; an older benchmark without timings or exact memory is one measurement: no
-  interval, `inconclusive`.
+* FPS changes come from the table's rows timed together (`mrcfa bench-table`): in each of several fresh
+  processes, every row once per round; per process the mean over rounds of the per-round log-ratio, then a
+  t-interval over the processes' means (P − 1 degrees of freedom), mapped to a relative change
+  (`analysis.table_bench`). The process is the block because what differs between processes (memory layout,
+  core, the machine's load) moves each process's figures as a whole: an interval from the timed calls of one
+  process per run leaves that out, and two such intervals for one quantity can exclude each other;
+* memory counted exactly from the tensors (or by the CUDA allocator) and parameter counts are exact, so their
+  interval is the point; an older benchmark without exact memory is one measurement: no interval,
+  `inconclusive`.
 
 Verdict: `holds` when the interval lies entirely on the claimed side of the claim's bound (usually 0),
 `contradicted` when it lies entirely on the other side, `inconclusive` when the data cannot decide: the interval
@@ -35,9 +39,11 @@ from tabulate import tabulate
 from analysis.metrics import metric
 from analysis.stats import Interval, paired_interval, welch_interval
 from analysis.results import STALE_WORDS, Results
+from analysis.table_bench import fps_change
 from analysis.workspace import Workspace
-from mrcfa import atomic
+from mrcfa import atomic, layout
 from mrcfa.experiments.claims import ClaimSpec, Side
+from mrcfa.metric_keys import FPS, MEMORY, PARAMS
 
 NO_INTERVAL = Interval(math.nan, math.nan, math.nan, 0, math.nan, "none")
 CLAIMS_COLUMNS = ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "verdict"]
@@ -47,7 +53,10 @@ VERDICTS = ("holds", "contradicted", "inconclusive", NOT_RUN)
 METHOD_NOTE = (
     "Effect = rows − than (relative changes in %), our mean over seeds with a 95 % interval: paired by seed "
     "(t-interval with n − 1 degrees of freedom on the per-seed effects) when the rows share seeds, Welch's "
-    "t-interval when they share none. FPS: Welch's t-interval on each run's timed calls (log seconds); "
+    "t-interval when they share none. FPS: the table's rows timed together, every row once per round in each of "
+    "several fresh processes; per process the mean over rounds of the log-ratio of the two sides' times, then a "
+    "t-interval over the processes' means (the process is the block, so the interval covers what changes "
+    "between processes); "
     "memory counted exactly and parameter counts: exact, the interval is the point. "
     "holds: the interval lies on the claimed side of the bound; contradicted: on the other side; "
     "inconclusive: it contains the bound, or there is no interval (fewer than 2 seeds, one measurement); "
@@ -95,7 +104,16 @@ def _side_per_seed(values: pd.DataFrame, side: Side, m: str) -> dict[int, float]
     return {s: sum(p[s] for p in per_row) / len(per_row) for s in sorted(seeds)}
 
 
-def _missing(values: pd.DataFrame, spec: ClaimSpec, expected: tuple[int, ...]) -> list[str]:
+def _missing(results: Results, spec: ClaimSpec, expected: tuple[int, ...]) -> list[str]:
+    if _timed_together(spec):  # no per-run file decides it: its table's rows timed together do
+        bench = results.table_benches.get(spec.table)
+        if bench is not None:
+            lacking = [r for r in spec.runs if r not in bench.runs]
+            return [f"{spec.table}'s timed rows lack {', '.join(lacking)}"] if lacking else []
+        where = layout.path(layout.TABLE_BENCH, results=results.results_root, profile=results.profile,
+                            table=spec.table)
+        return [f"{where} (`mrcfa bench-table`)"]
+    values = results.values
     out = []
     bench = metric(spec.metric).source == "bench"
     for run in spec.runs:
@@ -112,36 +130,45 @@ def _missing(values: pd.DataFrame, spec: ClaimSpec, expected: tuple[int, ...]) -
     return out
 
 
-def _absent(values: pd.DataFrame, spec: ClaimSpec) -> list[str]:
-    """The claim's runs without any result for its metric: no seed evaluated, or no benchmark."""
+def _absent(results: Results, spec: ClaimSpec) -> list[str]:
+    """The claim's runs without any result for its metric: no seed evaluated, or no benchmark (for FPS: no
+    timing of its table's rows together)."""
+    if _timed_together(spec):
+        bench = results.table_benches.get(spec.table)
+        return [run for run in spec.runs if bench is None or run not in bench.runs]
     if metric(spec.metric).source == "bench":
-        return [run for run in spec.runs if _bench(values, run, spec.metric) is None]
-    return [run for run in spec.runs if not _per_seed(values, run, spec.metric)]
+        return [run for run in spec.runs if _bench(results.values, run, spec.metric) is None]
+    return [run for run in spec.runs if not _per_seed(results.values, run, spec.metric)]
+
+
+def _timed_together(spec: ClaimSpec) -> bool:
+    return spec.metric == FPS and spec.change == "relative"
+
+
+def _fps_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str]:
+    """An FPS claim's relative change, from its table's rows timed together in several processes: a t-interval
+    over the processes' mean per-round log-ratios (`analysis.table_bench`). Per-run figures timed in separate
+    processes never decide it: what differs between processes would pass for an effect."""
+    bench = results.table_benches[spec.table]  # with every row: `_absent` stops a claim without
+    iv = fps_change(bench, spec.rows.runs, spec.than.runs)
+    note = "" if iv.has_interval else "fewer than 2 benchmark processes: no interval"
+    return iv, f"{iv.n} processes x {bench.rounds} rounds", note
 
 
 def _bench_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str]:
     """A benchmark claim's effect: (interval, seeds column, note).
 
-    FPS, as a relative change, from each run's timed calls: Welch's t-interval on the difference of mean
-    log-seconds, mapped to a relative change in FPS (FPS_rows / FPS_than − 1 = exp(mean log t_than −
-    mean log t_rows) − 1). Memory counted exactly (`memory_method`) and parameter counts are exact: the
-    interval is the point. Anything else is one measurement: no interval."""
+    Relative FPS changes: `_fps_interval`. Memory counted exactly (`memory_method`) and parameter counts are
+    exact: the interval is the point. Anything else is one measurement per run: no interval."""
+    if _timed_together(spec):
+        return _fps_interval(spec, results)
     runs = spec.rows.runs + spec.than.runs
     a = [_bench(results.values, r, spec.metric) for r in spec.rows.runs]
     b = [_bench(results.values, r, spec.metric) for r in spec.than.runs]
     if None in a or None in b:
         return NO_INTERVAL, "bench", ""
     est = spec.effect_of(sum(a) / len(a), sum(b) / len(b))  # type: ignore[arg-type]
-    timed = len(spec.rows.runs) == len(spec.than.runs) == 1 and all(r in results.timings for r in runs)
-    if spec.metric == "fps" and spec.change == "relative" and timed:
-        t_rows, t_than = (results.timings[side.runs[0]] for side in (spec.rows, spec.than))
-        iv = welch_interval([math.log(t) for t in t_than], [math.log(t) for t in t_rows])
-        if iv.has_interval:
-            pct = [(math.exp(x) - 1.0) * 100.0 for x in (iv.estimate, iv.low, iv.high)]
-            return (Interval(*pct, iv.n, iv.df, "Welch t on log seconds"),
-                    f"{len(t_rows)} vs {len(t_than)} timings", "")
-    exact = spec.metric == "params_m" or (spec.metric == "memory_mb" and all(r in results.exact_memory
-                                                                             for r in runs))
+    exact = spec.metric == PARAMS or (spec.metric == MEMORY and all(r in results.exact_memory for r in runs))
     if exact:
         return Interval(est, est, est, 1, math.nan, "exact"), "exact", "exact count: the interval is the point"
     return (Interval(est, math.nan, math.nan, 1, math.nan, "single measurement"), "bench",
@@ -150,9 +177,9 @@ def _bench_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, s
 
 def evaluate_claim(spec: ClaimSpec, results: Results, expected_seeds: tuple[int, ...]) -> ClaimResult:
     values = results.values
-    missing = _missing(values, spec, expected_seeds)
+    missing = _missing(results, spec, expected_seeds)
     notes = [f"missing: {'; '.join(missing)}"] if missing else []
-    if _absent(values, spec):
+    if _absent(results, spec):
         return ClaimResult(spec, NO_INTERVAL, "", NOT_RUN, "; ".join(notes))
     if metric(spec.metric).source == "bench":
         iv, seeds, note = _bench_interval(spec, results)

@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown name(s) for --only: {', '.join(unknown)}; choose from {', '.join(valid)}")
     if args.command == "stale":
         runs = {r for k in keys for r in ws.registry.table_runs(k)}
-        print("".join(f"{s.path(args.results, ws.profile.name)}\n" for s in ws.stale_files if s.run in runs), end="")
+        paths = dict.fromkeys(s.path(args.results, ws.profile.name) for s in ws.stale_files if s.run in runs)
+        print("".join(f"{p}\n" for p in paths), end="")
         return 0
 
     # Plots named after a table read that table's runs; 'training' reads every run's history.

@@ -16,11 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.table_bench import TableBench, load_table_benches
 from mrcfa import layout, provenance
-from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS, SECONDS, per_protocol
+from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS
 
 VALUE_COLUMNS = ["run", "seed", "metric", "value"]
-# kind: the results file (train, metrics or bench: `mrcfa.provenance.KINDS`); code: its recorded code fingerprint.
+# kind: the results file (a key of FILE_OF_KIND); code: its recorded code fingerprint.
 PROVENANCE_COLUMNS = ["run", "seed", "kind", "config_hash", "code", "detail"]
 SUMMARY_COLUMNS = ["run", "metric", "mean", "std", "n"]
 EXACT_MEMORY_METHODS = ("tensors", "cuda allocator")  # `mrcfa bench`'s memory_method values
@@ -33,10 +34,11 @@ class Results:
     values: pd.DataFrame  # VALUE_COLUMNS
     provenance: pd.DataFrame  # PROVENANCE_COLUMNS: config hashes and devices
     histories: dict[tuple[str, int], pd.DataFrame] = field(default_factory=dict)  # (run, seed) -> iter, loss, lr
-    # Benchmarks: each timed call's seconds (the FPS protocol's), and the runs whose memory is an exact count
-    # (`memory_method` in bench.json) rather than one noisy reading.
-    timings: dict[str, list[float]] = field(default_factory=dict)
+    # Benchmarks: the runs whose memory is an exact count (`memory_method` in bench.json) rather than one noisy
+    # reading, and each table's rows timed together (`mrcfa bench-table`), read from `results_root`.
     exact_memory: frozenset[str] = frozenset()
+    table_benches: dict[str, TableBench] = field(default_factory=dict)
+    results_root: str = layout.RESULTS_ROOT
 
     def eval_seeds(self, run: str) -> set[int]:
         v = self.values
@@ -114,7 +116,6 @@ def load_results(results_root: str | Path, profile: str) -> Results:
     values: list[dict[str, Any]] = []
     prov: list[dict[str, Any]] = []
     histories: dict[tuple[str, int], pd.DataFrame] = {}
-    timings: dict[str, list[float]] = {}
     exact_memory: set[str] = set()
     for run_dir in layout.run_dirs(profile, results_root):
         run = run_dir.name
@@ -123,9 +124,6 @@ def load_results(results_root: str | Path, profile: str) -> Results:
             values += bench_records(run, bench)
             prov.append({"run": run, "seed": None, "kind": "bench", "config_hash": bench.get("config_hash"),
                          "code": bench.get(provenance.KEY), "detail": str(bench.get("device", ""))})
-            seconds = bench.get(per_protocol(SECONDS, str(bench.get("protocol"))))  # the FPS's timed calls
-            if isinstance(seconds, list) and all(_num(x) for x in seconds):
-                timings[run] = [float(x) for x in seconds]
             if bench.get("memory_method") in EXACT_MEMORY_METHODS:
                 exact_memory.add(run)
         for seed, seed_dir in layout.seed_dirs(run_dir):
@@ -146,15 +144,21 @@ def load_results(results_root: str | Path, profile: str) -> Results:
                     histories[(run, seed)] = pd.read_csv(history)
                 except (OSError, ValueError, pd.errors.EmptyDataError) as exc:
                     warnings.warn(f"skipping unreadable {history}: {exc}", stacklevel=2)
+    table_benches = load_table_benches(results_root, profile)
+    for table, tb in table_benches.items():  # a row timed together with its table's rows: judged like a bench.json
+        prov += [{"run": run, "seed": None, "kind": TABLE_BENCH_KIND, "config_hash": h, "code": tb.code,
+                  "detail": table} for run, h in tb.config_hashes.items()]
     source = layout.path(layout.RUNS, results=results_root, profile=profile)
     return Results(profile=profile, source=source, values=make_values(values),
-                   provenance=make_provenance(prov), histories=histories, timings=timings,
-                   exact_memory=frozenset(exact_memory))
+                   provenance=make_provenance(prov), histories=histories, exact_memory=frozenset(exact_memory),
+                   table_benches=table_benches, results_root=str(results_root))
 
 
 STALE_WORDS = {"config": "another config", "code": "other code"}  # another config hash than today's; other code
 STALE_REASONS = tuple(STALE_WORDS)
-FILE_OF_KIND = {"train": layout.TRAIN_JSON, "metrics": layout.METRICS, "bench": layout.BENCH}
+TABLE_BENCH_KIND = "bench_table"  # provenance rows of bench/<table>.json, one per timed row, detail = the table
+FILE_OF_KIND = {"train": layout.TRAIN_JSON, "metrics": layout.METRICS, "bench": layout.BENCH,
+                TABLE_BENCH_KIND: layout.TABLE_BENCH}
 
 
 @dataclass(frozen=True)
@@ -163,12 +167,13 @@ class Stale:
 
     run: str
     seed: int | None  # None for the run's benchmark
-    kind: str  # train, metrics or bench
+    kind: str  # a key of FILE_OF_KIND
     why: tuple[str, ...]
+    table: str | None = None  # for a table's rows timed together
 
     def path(self, results_root: str | Path, profile: str) -> str:
         return layout.path(FILE_OF_KIND[self.kind], results=results_root, profile=profile, run=self.run,
-                           seed=self.seed)
+                           seed=self.seed, table=self.table)
 
 
 def stale_files(provenance: pd.DataFrame, today: dict[str, str], code: str) -> list[Stale]:
@@ -182,7 +187,8 @@ def stale_files(provenance: pd.DataFrame, today: dict[str, str], code: str) -> l
         config = isinstance(r.config_hash, str) and bool(r.config_hash) and r.config_hash != today[r.run]
         why = tuple(w for w, differs in zip(STALE_REASONS, (config, r.code != code)) if differs)
         if why:
-            out.append(Stale(str(r.run), None if pd.isna(r.seed) else int(r.seed), str(r.kind), why))
+            table = str(r.detail) if r.kind == TABLE_BENCH_KIND else None
+            out.append(Stale(str(r.run), None if pd.isna(r.seed) else int(r.seed), str(r.kind), why, table))
     return out
 
 

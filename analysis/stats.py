@@ -1,8 +1,7 @@
-"""Student-t quantiles and 95 % intervals of an effect over seeds, in plain Python (scipy is not a dependency).
+"""95 % intervals of an effect: paired over blocks (seeds, or benchmark processes) and Welch's over two groups.
 
-`t_quantile` inverts Student's t distribution function, written with the regularised incomplete beta
-function (continued fraction, as in Numerical Recipes §6.4), by bisection; any real df > 0 works, so
-Welch's non-integer degrees of freedom need no rounding.
+Student-t quantiles come from `scipy.stats.t`; any real df > 0 works, so Welch's non-integer degrees of
+freedom need no rounding.
 """
 
 from __future__ import annotations
@@ -11,84 +10,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy import stats
+
 LEVEL = 0.95
 
 
-def _beta_cf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny, eps = 1e-300, 1e-15
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < eps:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta function I_x(a, b)."""
-    if not 0.0 <= x <= 1.0:
-        raise ValueError(f"x must be in [0, 1], got {x}")
-    if x in (0.0, 1.0):
-        return x
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _beta_cf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _beta_cf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """P(T <= t) for Student's t with `df` degrees of freedom."""
-    if df <= 0:
-        raise ValueError(f"degrees of freedom must be > 0, got {df}")
-    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
-
-
-def normal_quantile(p: float) -> float:
-    return _invert(lambda z: 0.5 * math.erfc(-z / math.sqrt(2.0)), p)
-
-
 def t_quantile(p: float, df: float) -> float:
-    """The p-quantile of Student's t (e.g. t_quantile(0.975, 1) = 12.706); the normal's for df = inf."""
+    """The p-quantile of Student's t (e.g. t_quantile(0.975, 1) = 12.706)."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must be in (0, 1), got {p}")
-    if math.isinf(df):
-        return normal_quantile(p)
-    return _invert(lambda t: t_cdf(t, df), p)
-
-
-def _invert(cdf, p: float) -> float:
-    if p < 0.5:
-        return -_invert(cdf, 1.0 - p)
-    lo, hi = 0.0, 1.0
-    while cdf(hi) < p:
-        lo, hi = hi, hi * 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if cdf(mid) < p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12 * max(1.0, hi):
-            break
-    return 0.5 * (lo + hi)
+    if not df > 0:
+        raise ValueError(f"degrees of freedom must be > 0, got {df}")
+    return float(stats.t.ppf(p, df))
 
 
 @dataclass(frozen=True)
@@ -98,9 +31,9 @@ class Interval:
     estimate: float
     low: float
     high: float
-    n: int  # paired: seeds; Welch: seeds of both sides together; single measurement: 1
+    n: int  # paired: seeds (or benchmark processes); Welch: seeds of both sides together; single measurement: 1
     df: float
-    method: str  # "paired t", "Welch t", "one seed", "single measurement"
+    method: str  # "paired t", "Welch t", "t over processes", "one seed", "single measurement"
 
     @property
     def has_interval(self) -> bool:

@@ -127,6 +127,25 @@ def write_results(
     return written
 
 
+def write_table_benches(results_root: Path, profile: str, registry: Registry, processes: int = 3,
+                        rounds: int = 3, rng_seed: int = 0) -> None:
+    """bench/<table>.json of every table whose claims compare FPS, as `mrcfa bench-table` writes it: each row's
+    seconds per round at its paper FPS, with per-process and per-call noise."""
+    rng = np.random.default_rng(rng_seed)
+    for table in registry.bench_tables():
+        runs = registry.tables[table].runs
+        procs = []
+        for _ in range(processes):
+            slow = rng.lognormal(0.0, 0.05)
+            seconds = {r: [slow / paper_values(registry, r)["fps"] * float(x)
+                           for x in rng.lognormal(0.0, 0.02, rounds)] for r in runs}
+            procs.append({"seconds": seconds, "order": [runs[i % len(runs):] + runs[:i % len(runs)]
+                                                        for i in range(rounds)], "device": "cpu (synthetic)"})
+        _write_json(Path(layout.path(layout.TABLE_BENCH, results=results_root, profile=profile, table=table)),
+                    {"profile": profile, "table": table, "rows": [{"run": r} for r in runs], "rounds": rounds,
+                     "processes": procs, "device": "cpu (synthetic)"})
+
+
 def _write_samples(out: Path, data_root: Path | None, videos, frames, num_classes: int, rng) -> None:
     for video in videos:
         for frame in frames:

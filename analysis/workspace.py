@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -127,7 +127,8 @@ def open_workspace(
     if mlflow_uri:
         from analysis.mlflow_source import load_results_mlflow, merge_histories
 
-        results = merge_histories(load_results_mlflow(mlflow_uri, profile), files.histories)
+        results = replace(merge_histories(load_results_mlflow(mlflow_uri, profile), files.histories),
+                          table_benches=files.table_benches, results_root=files.results_root)
     else:
         results = files
     recorded = {r for r in results.provenance["run"] if r in registry.runs}

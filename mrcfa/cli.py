@@ -230,6 +230,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_table(args: argparse.Namespace) -> int:
+    from mrcfa.engine.bench_table import bench_table, one_process, row_configs
+    from mrcfa.experiments.registry import load_registry
+
+    registry = load_registry(args.registry)
+    profile = registry.load_profile(args.profile)
+    if args.one_process:
+        result = one_process(row_configs(registry, profile, args.table), profile.table_bench, args.threads)
+        _print(result, True)
+        return 0
+    result = bench_table(registry, profile, args.table, args.threads, args.results)
+    from mrcfa.layout import TABLE_BENCH, path
+
+    out = path(TABLE_BENCH, results=args.results, profile=args.profile, table=args.table)
+    _print(result, args.json, f"timed {len(result['rows'])} rows of {args.table} in {len(result['processes'])} "
+                              f"processes x {result['rounds']} rounds: {out}")
+    return 0
+
+
 def cmd_track_sync(args: argparse.Namespace) -> int:
     from mrcfa.tracking import sync_results
 
@@ -369,6 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", action="append", choices=("cached", "clip"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("bench-table", help="time a table's rows together, interleaved, in several processes",
+                       description="Time every row of a table that is run here (one timed call of the profile's "
+                                   "first protocol per row and round, the order rotating) in the fresh processes, "
+                                   "rounds and warm-up rounds of the profile's `table_bench:`, and write "
+                                   "results/<profile>/bench/<table>.json: what the FPS claims are decided from.")
+    p.add_argument("--profile", required=True, help="scale: smoke, demo or paper (experiments/profiles/)")
+    p.add_argument("--table", required=True, help="table of experiments/registry.yaml, e.g. table2")
+    p.add_argument("--registry", default=None, help="registry file (default: experiments/registry.yaml)")
+    p.add_argument("--results", default="results", help="root of the declared outputs")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--one-process", action="store_true",
+                   help="time the rows once, in this process only, print the JSON and file nothing (what "
+                        "each of the job's processes runs)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_table)
 
     track = sub.add_parser("track", help="MLflow tools").add_subparsers(dest="action", required=True)
     p = track.add_parser("sync", help="re-log results files into MLflow (after an outage)")

@@ -135,6 +135,16 @@ class BenchConfig:
     protocols: tuple[str, ...] = ("cached", "clip")  # the first one gives the tables' FPS and memory
 
 
+@dataclass(frozen=True)
+class TableBenchConfig:
+    """A table's rows timed together (`mrcfa bench-table`): a profile's `table_bench:`, outside every RunConfig,
+    so that changing it changes no run's config hash."""
+
+    processes: int = 5  # fresh interpreters, one after another: the blocks of the FPS claims' intervals
+    rounds: int = 30  # timed rounds per process, every row once per round
+    warmup: int = 5  # untimed rounds first
+
+
 HASH_OMIT_WHEN_UNSET = (("model", "depth_scale"), ("train", "init_from"))
 
 
@@ -318,6 +328,13 @@ def _validate_bench(b: BenchConfig, p: str) -> BenchConfig:
     return b
 
 
+def _validate_table_bench(b: TableBenchConfig, p: str) -> TableBenchConfig:
+    _check(b.processes >= 3, p + "processes", f"must be >= 3 (an interval over processes), got {b.processes}")
+    _check(b.rounds >= 1, p + "rounds", f"must be >= 1, got {b.rounds}")
+    _check(b.warmup >= 0, p + "warmup", f"must be >= 0, got {b.warmup}")
+    return b
+
+
 def _validate_run(r: RunConfig, p: str) -> RunConfig:
     try:
         r.synth_settings  # noqa: B018 -- built to be checked: a wrong generator setting fails here, named
@@ -334,5 +351,6 @@ _VALIDATORS = {
     DataConfig: _validate_data,
     TrainConfig: _validate_train,
     BenchConfig: _validate_bench,
+    TableBenchConfig: _validate_table_bench,
     RunConfig: _validate_run,
 }

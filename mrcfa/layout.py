@@ -5,6 +5,7 @@ reads this at parse time.
 
     results/<profile>/
       runs/<run>/bench.json                   one benchmark per run (it does not depend on the seed)
+      bench/<table>.json                      a table's rows timed together, in several processes (FPS claims)
       runs/<run>/seed<S>/                     model.pt, train.json, history.csv, metrics.json, samples/
       tables/<table>{,_vs_paper}.{tex,md,csv}, tables/<table>_claims.{md,csv}
       figures/<plot>.{png,pdf}, claims.{csv,md}, report.{html,md}, logs/
@@ -41,6 +42,7 @@ HISTORY = SEED + "/" + HISTORY_FILE
 METRICS = SEED + "/" + METRICS_FILE
 SAMPLES = SEED + "/" + SAMPLES_DIR
 BENCH = RUN + "/" + BENCH_FILE
+TABLE_BENCH = PROFILE + "/bench/{table}.json"
 
 TABLES = PROFILE + "/tables"
 FIGURES = PROFILE + "/figures"

@@ -11,14 +11,18 @@ import io
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from analysis.claims import CLAIMS_COLUMNS, build_claims, evaluate_claims
+from analysis.claims import CLAIMS_COLUMNS, build_claims, evaluate_claim, evaluate_claims
 from analysis.cli import main
-from analysis.stats import betainc, normal_quantile, paired_interval, t_cdf, t_quantile, welch_interval
+from analysis.results import Results, make_provenance, make_values
+from analysis.stats import paired_interval, t_quantile, welch_interval
 from analysis.synthetic import write_profile
+from analysis.table_bench import TableBench, fps_change, process_means
 from analysis.workspace import open_workspace
 from mrcfa import provenance
 from mrcfa.config import ConfigError
@@ -116,30 +120,17 @@ def test_t_quantile_matches_printed_table(df, t):
     assert t_quantile(0.975, df) == pytest.approx(t, abs=6e-4)
 
 
-def test_t_quantile_properties():
-    assert t_quantile(0.975, 1) == pytest.approx(12.7062047, abs=1e-6)  # tan(pi * 0.475), the Cauchy quantile
-    assert t_quantile(0.975, 1) == pytest.approx(math.tan(math.pi * 0.475), rel=1e-9)
-    assert t_quantile(0.975, 2) == pytest.approx(4.30265273, abs=1e-7)  # sqrt(2) * a / sqrt(1 - a^2), a = 0.95
-    a = 0.95
+def test_t_quantile_closed_forms_and_refusals():
+    assert t_quantile(0.975, 1) == pytest.approx(math.tan(math.pi * 0.475), rel=1e-9)  # the Cauchy quantile
+    a = 0.95  # df = 2: sqrt(2) * a / sqrt(1 - a^2) for the (1 + a) / 2 quantile
     assert t_quantile(0.975, 2) == pytest.approx(math.sqrt(2) * a / math.sqrt(1 - a * a), rel=1e-9)
     assert t_quantile(0.025, 5) == pytest.approx(-t_quantile(0.975, 5), rel=1e-12)
-    assert normal_quantile(0.975) == pytest.approx(1.959964, abs=1e-6)
-    assert t_quantile(0.975, 1e7) == pytest.approx(1.959964, abs=1e-5)
-    assert t_quantile(0.975, math.inf) == pytest.approx(1.959964, abs=1e-6)
-    qs = [t_quantile(0.975, df) for df in (1, 1.5, 2, 3, 7, 30, 200)]
-    assert qs == sorted(qs, reverse=True)  # falls towards the normal's as df grows
-    for df in (1, 2.5, 9, 40):
-        assert t_cdf(t_quantile(0.9, df), df) == pytest.approx(0.9, abs=1e-10)
-    assert betainc(2, 3, 0.4) == pytest.approx(0.5248, abs=1e-12)  # I_0.4(2,3) = 1 - (1-x)^4 - 4x(1-x)^3
-    with pytest.raises(ValueError):
-        t_quantile(1.0, 3)
-
-
-def test_t_quantile_against_scipy_where_installed():
-    st = pytest.importorskip("scipy.stats")
-    for df in (1, 1.47, 2, 3.3, 4, 9, 29, 31, 100, 5000):
-        for p in (0.6, 0.9, 0.975, 0.995):
-            assert t_quantile(p, df) == pytest.approx(float(st.t.ppf(p, df)), rel=1e-8)
+    assert t_quantile(0.975, math.inf) == pytest.approx(1.959964, abs=1e-6)  # the normal's
+    qs = [t_quantile(0.975, df) for df in (1, 1.5, 2, 3, 7, 30, 200)]  # Welch's df need not be whole
+    assert qs == sorted(qs, reverse=True)
+    for p, df in ((1.0, 3), (0.0, 3), (0.975, 0), (0.975, -1)):
+        with pytest.raises(ValueError):
+            t_quantile(p, df)
 
 
 def test_interval_functions_by_hand():
@@ -248,66 +239,98 @@ def test_relative_claim_on_seeds(tmp_path):
     assert r.spec.paper_effect == pytest.approx((32.5 / 30.0 - 1) * 100)
 
 
-def test_ratio_claims_from_benchmarks_are_single_measurements(tmp_path):
-    res = by_id(tree(tmp_path))
+def test_without_the_tables_timed_rows_fps_is_not_run_and_memory_is_one_measurement(tmp_path):
+    ws = tree(tmp_path)
+    res = by_id(ws)
     fps, mem = res["fps"], res["memory"]
-    assert fps.interval.estimate == pytest.approx((50.0 / 40.0 - 1) * 100)  # +25 %
+    # FPS claims are decided from the table's rows timed together only: its file is named as missing.
+    assert math.isnan(fps.interval.estimate) and not fps.interval.has_interval and fps.verdict == "not run"
+    assert fps.note == f"missing: {tmp_path / 'results' / PROFILE / 'bench' / 'tablex.json'} (`mrcfa bench-table`)"
+    assert fps.spec.paper_effect == pytest.approx((50.0 / 40.0 - 1) * 100) and fps.metric_label == "fps (% change)"
+    # Memory read once (no memory_method): one measurement, no interval.
     assert mem.interval.estimate == pytest.approx((900.0 / 1000.0 - 1) * 100)  # -10 %
-    for r in (fps, mem):
-        assert not r.interval.has_interval and r.seeds == "bench" and r.verdict == "inconclusive"
-        assert "one benchmark measurement" in r.note
-    assert fps.spec.paper_effect == pytest.approx((50.0 / 40.0 - 1) * 100)
+    assert not mem.interval.has_interval and mem.seeds == "bench" and mem.verdict == "inconclusive"
+    assert "one benchmark measurement" in mem.note
     assert mem.spec.paper_effect == pytest.approx((850.0 / 1000.0 - 1) * 100)
-    assert fps.metric_label == "fps (% change)"
 
 
-def _add_bench_detail(ws_root: Path, run: str, seconds: list[float], memory_method: str | None) -> None:
-    path = ws_root / "results" / PROFILE / "runs" / run / "bench.json"
-    bench = json.loads(path.read_text())
-    bench["seconds_cached"] = seconds
-    if memory_method:
-        bench["memory_method"] = memory_method
-    path.write_text(json.dumps(bench))
+def write_table_bench(root: Path, table: str, processes: list[dict[str, list[float]]],
+                      code: str | None = None) -> Path:
+    """bench/<table>.json as `mrcfa bench-table` writes it (the fields the claims read, and the orders)."""
+    runs = list(processes[0])
+    rounds = len(processes[0][runs[0]])
+    code = provenance.current() if code is None else code
+    path = root / "results" / PROFILE / "bench" / f"{table}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "profile": PROFILE, "table": table, "rows": [{"run": r} for r in runs], "rounds": rounds,
+        provenance.KEY: code,
+        "processes": [{"seconds": p, "order": [runs[i % len(runs):] + runs[:i % len(runs)] for i in range(rounds)]}
+                      for p in processes]}))
+    return path
 
 
-def welch_by_hand(a, b):
-    """mean(a) - mean(b) and its 95 % Welch interval, written out from the textbook formulas."""
-    ma, mb = sum(a) / len(a), sum(b) / len(b)
-    va, vb = sample_sd(a) ** 2 / len(a), sample_sd(b) ** 2 / len(b)
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = t_quantile(0.975, df) * math.sqrt(va + vb)
-    return ma - mb, ma - mb - half, ma - mb + half
+def _set_memory_method(root: Path, run: str, method: str) -> None:
+    path = root / "results" / PROFILE / "runs" / run / "bench.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "memory_method": method}))
 
 
-def test_fps_claims_from_timed_calls_and_exact_memory(tmp_path):
+def test_fps_claims_from_the_tables_rows_timed_together_and_exact_memory(tmp_path):
     tree(tmp_path)
-    good = [0.020, 0.021, 0.019, 0.020, 0.022]  # seconds per call: Good is about 25 % faster than Base
-    base = [0.025, 0.026, 0.024, 0.025, 0.025]
-    _add_bench_detail(tmp_path, "good", good, "tensors")
-    _add_bench_detail(tmp_path, "base", base, "tensors")
+    # Three processes, two rounds each; in every round Base takes 1.25, 1.20 or 1.30 times Good's seconds, while
+    # each process (and round) has its own speed.
+    ratios = [1.25, 1.20, 1.30]
+    good = [[0.020, 0.021], [0.030, 0.029], [0.018, 0.019]]
+    procs = [{"good": g, "base": [t * r for t in g], "bad": [0.05, 0.05], "noisy": [0.04, 0.04]}
+             for g, r in zip(good, ratios)]
+    write_table_bench(tmp_path, "tablex", procs)
+    _set_memory_method(tmp_path, "good", "tensors")
+    _set_memory_method(tmp_path, "base", "tensors")
     res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
     fps, mem = res["fps"], res["memory"]
-    d, lo, hi = welch_by_hand([math.log(t) for t in base], [math.log(t) for t in good])
-    assert (fps.interval.estimate, fps.interval.low, fps.interval.high) == pytest.approx(
-        tuple((math.exp(x) - 1) * 100 for x in (d, lo, hi)), rel=1e-9)
+    # Per process, the mean per-round log-ratio is log(ratio); then t over the three processes, df = 2.
+    logs = [math.log(r) for r in ratios]
+    m = sum(logs) / 3
+    half = 4.302653 * sample_sd(logs) / math.sqrt(3)
+    want = [(math.exp(x) - 1) * 100 for x in (m, m - half, m + half)]
+    assert [fps.interval.estimate, fps.interval.low, fps.interval.high] == pytest.approx(want, abs=1e-4)
     assert 0 < fps.interval.low < fps.interval.estimate < fps.interval.high
-    assert fps.verdict == "holds" and fps.seeds == "5 vs 5 timings" and fps.interval.method.startswith("Welch")
+    assert fps.verdict == "holds" and fps.seeds == "3 processes x 2 rounds" and fps.note == ""
+    assert (fps.interval.n, fps.interval.df) == (3, 2)
     # Memory counted exactly: the interval is the point, so -10 % decides the claim.
     assert (mem.interval.low, mem.interval.high) == (mem.interval.estimate, mem.interval.estimate)
     assert mem.interval.estimate == pytest.approx(-10.0) and mem.verdict == "holds" and mem.seeds == "exact"
 
 
-def test_fps_timings_that_overlap_are_inconclusive_and_one_side_untimed_is_a_single_measurement(tmp_path):
+def test_a_side_of_several_rows_is_the_mean_of_their_log_times_round_by_round():
+    # rows = [a], than = [b, c]: per round, (log b + log c) / 2 - log a.
+    bench = TableBench("t", ({"a": (1.0, 2.0), "b": (2.0, 2.0), "c": (8.0, 8.0)},
+                             {"a": (1.0, 1.0), "b": (1.0, 1.0), "c": (4.0, 4.0)}), rounds=2)
+    # Process 1: round 1 log(4) - log(1) = log 4; round 2 log(4) - log(2) = log 2; mean log(sqrt(8)).
+    # Process 2: log(2) - 0 both rounds.
+    assert process_means(bench, ["a"], ["b", "c"]) == pytest.approx([math.log(8) / 2, math.log(2)])
+    iv = fps_change(bench, ["a"], ["b", "c"])
+    logs = [math.log(8) / 2, math.log(2)]
+    half = 12.706205 * sample_sd(logs) / math.sqrt(2)
+    assert iv.estimate == pytest.approx((math.exp(sum(logs) / 2) - 1) * 100)
+    assert iv.low == pytest.approx((math.exp(sum(logs) / 2 - half) - 1) * 100, rel=1e-6)
+
+
+def test_fps_that_overlaps_is_inconclusive_and_a_row_not_timed_is_named(tmp_path):
     tree(tmp_path)
-    _add_bench_detail(tmp_path, "good", [0.020, 0.030, 0.025, 0.022], None)
-    _add_bench_detail(tmp_path, "base", [0.021, 0.029, 0.026, 0.024], None)
+    procs = [{"good": [0.020, 0.022], "base": [0.021, 0.023]}, {"good": [0.024, 0.025], "base": [0.022, 0.023]},
+             {"good": [0.020, 0.020], "base": [0.020, 0.021]}]
+    write_table_bench(tmp_path, "tablex", procs)
     res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
     assert res["fps"].interval.has_interval and res["fps"].interval.low < 0 < res["fps"].interval.high
     assert res["fps"].verdict == "inconclusive"
-    assert not res["memory"].interval.has_interval  # memory read once (no memory_method): no interval
-    _add_bench_detail(tmp_path, "base", "not a list", None)  # type: ignore[arg-type]
+    write_table_bench(tmp_path, "tablex", [{"good": p["good"]} for p in procs])
     res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
-    assert not res["fps"].interval.has_interval and res["fps"].seeds == "bench"
+    assert res["fps"].verdict == "not run" and res["fps"].note == "missing: tablex's timed rows lack base"
+    (tmp_path / "results" / PROFILE / "bench" / "tablex.json").write_text('{"table": "tablex", "processes": 3}')
+    with pytest.warns(UserWarning, match="skipping unreadable"):
+        ws = open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles")
+    assert by_id(ws)["fps"].note.startswith("missing: ")
 
 
 def test_claims_on_rows_without_results_are_not_run(tmp_path):
@@ -330,7 +353,8 @@ def test_claims_on_rows_without_results_are_not_run(tmp_path):
     for f in (tmp_path / "results" / PROFILE / "runs" / "noisy").rglob("metrics.json"):
         f.unlink()
     res = by_id(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
-    assert res["fps"].verdict == res["memory"].verdict == "not run" and "base (bench)" in res["fps"].note
+    assert res["memory"].verdict == "not run" and "base (bench)" in res["memory"].note
+    assert res["fps"].verdict == "not run" and "`mrcfa bench-table`" in res["fps"].note  # no table timed
     assert res["group"].verdict == "not run" and "noisy (not run yet)" in res["group"].note
     assert res["win"].verdict == "holds" and res["loss"].verdict == "contradicted"  # their rows are all there
 
@@ -378,7 +402,7 @@ def test_claims_csv_and_md_written_atomically_with_exact_columns(tmp_path):
     # Holds: win, group, relative; contradicted: loss; not run: missing (its row has no results); the rest have
     # intervals over 0 or none.
     assert got["missing"]["verdict"] == "not run" and got["overlap"]["verdict"] == "inconclusive"
-    assert "3 holds, 1 contradicted, 4 inconclusive, 1 not run" in md and "not run: a row of the claim" in md
+    assert "3 holds, 1 contradicted, 3 inconclusive, 2 not run" in md and "not run: a row of the claim" in md
 
 
 def test_cli_claims_writes_and_prints(tmp_path, capsys):
@@ -437,6 +461,101 @@ def test_table_outputs_carry_their_claims(tmp_path):
     assert "| missing " in vs_md and "| not run " in (ws.tables_dir / "tablex_claims.md").read_text()
 
 
+# --- the null check: a row against itself reads `inconclusive` ---------------------------------------------
+
+# Base and Twin are one model under two names: every true effect between them is 0.
+AA_REGISTRY = """
+runs:
+  base: {model: {arch: mrcfa}}
+  twin: {model: {arch: mrcfa}}
+tables:
+  tablea:
+    title: A row and its twin.
+    cells: [Name]
+    metrics: [mIoU, fps]
+    rows:
+      - {label: Base, run: base, cells: {Name: base}, paper: {mIoU: 30.0, fps: 40.0}}
+      - {label: Twin, run: twin, cells: {Name: twin}, paper: {mIoU: 30.5, fps: 41.0}}
+claims:
+  aa_fps: {table: tablea, says: Twin is faster, metric: fps, change: relative, rows: [Twin], than: [Base],
+           expect: "> 0"}
+  aa_miou: {table: tablea, says: Twin beats Base, metric: mIoU, rows: [Twin], than: [Base], expect: "> 0"}
+"""
+AA_SEEDS = {"base": (0, 1, 2), "twin": (3, 4, 5)}  # the twin's accuracy comes from another seed set
+
+
+def simulate_processes(rng, processes: int = 5, rounds: int = 30) -> list[dict[str, tuple[float, ...]]]:
+    """Timings of Base and Twin (20 ms a call, both) in benchmark processes that differ: each process slows
+    every row alike (machine state, sd 0.10 in log), and each row by its own factor (memory layout, sd 0.05),
+    on top of each call's own noise (sd 0.01)."""
+    out = []
+    for _ in range(processes):
+        common = rng.lognormal(0.0, 0.10)
+        out.append({run: tuple(0.020 * common * rng.lognormal(0.0, 0.05) * rng.lognormal(0.0, 0.01, rounds))
+                    for run in ("base", "twin")})
+    return out
+
+
+def one_process_per_run_interval(procs) -> tuple[float, float]:
+    """The interval FPS claims had when each run was benchmarked in a process of its own: Welch's t-interval on
+    the two runs' per-call log seconds (Base timed in the first process, Twin in the second), in % of FPS."""
+    iv = welch_interval([math.log(t) for t in procs[0]["base"]], [math.log(t) for t in procs[1]["twin"]])
+    return (math.exp(iv.low) - 1) * 100, (math.exp(iv.high) - 1) * 100
+
+
+def aa_miou(rng) -> dict[str, list[float]]:
+    """mIoU of the same model under two seed sets: one distribution (60 ± 1.5 points)."""
+    return {run: [float(x) for x in rng.normal(60.0, 1.5, len(seeds))] for run, seeds in AA_SEEDS.items()}
+
+
+def aa_workspace(root: Path, procs, miou):
+    (root / "registry.yaml").write_text(AA_REGISTRY)
+    for run, seeds in AA_SEEDS.items():
+        write_run(root, run, seeds, miou[run], [80.0] * len(seeds))
+    write_table_bench(root, "tablea", [{r: list(p[r]) for r in p} for p in procs])
+    write_profile(root / "profiles", PROFILE, (0, 1, 2, 3, 4, 5), root / "data")
+    return open_workspace(PROFILE, root / "results", root / "registry.yaml", root / "profiles")
+
+
+def test_a_row_against_itself_is_inconclusive_where_one_process_per_run_was_not(tmp_path):
+    rng = np.random.default_rng(2022)
+    procs = simulate_processes(rng)
+    res = by_id(aa_workspace(tmp_path, procs, aa_miou(rng)))
+    fps, miou = res["aa_fps"], res["aa_miou"]
+    assert fps.interval.low < 0 < fps.interval.high and fps.verdict == "inconclusive"
+    assert fps.seeds == "5 processes x 30 rounds"
+    assert miou.interval.method == "Welch t" and miou.interval.low < 0 < miou.interval.high
+    assert miou.verdict == "inconclusive" and miou.seeds == "3 4 5 vs 0 1 2"  # rows (Twin) vs than
+    # The same timings, one process per run: the processes' difference passes for an effect.
+    low, high = one_process_per_run_interval(procs)
+    assert not low < 0 < high
+
+
+def test_null_check_coverage_over_many_simulated_benchmarks():
+    """Over 400 simulated A/A comparisons the new interval covers the true 0 about 95 % of the time, the
+    one-process-per-run interval rarely; the accuracy A/A claim is rarely decided either way."""
+    reg_path = Path(tempfile.mkdtemp()) / "registry.yaml"
+    reg_path.write_text(AA_REGISTRY)
+    reg = load_registry(reg_path)
+    rng = np.random.default_rng(7)
+    covered = {"new": 0, "old": 0, "miou": 0}
+    reps = 400
+    for _ in range(reps):
+        procs = simulate_processes(rng)
+        miou = aa_miou(rng)
+        values = make_values([{"run": run, "seed": s, "metric": "mIoU", "value": v}
+                              for run, seeds in AA_SEEDS.items() for s, v in zip(seeds, miou[run])])
+        results = Results(PROFILE, "simulated", values, make_provenance([]),
+                          table_benches={"tablea": TableBench("tablea", tuple(procs), 30)})
+        decided = {c: evaluate_claim(reg.claims[c], results, (0, 1, 2, 3, 4, 5)) for c in ("aa_fps", "aa_miou")}
+        covered["new"] += decided["aa_fps"].verdict == "inconclusive"
+        covered["miou"] += decided["aa_miou"].verdict == "inconclusive"
+        low, high = one_process_per_run_interval(procs)
+        covered["old"] += low < 0 < high
+    assert covered["new"] / reps >= 0.90 and covered["miou"] / reps >= 0.90
+    assert covered["old"] / reps <= 0.30
+
+
 # --- the real registry's claims -----------------------------------------------------------------
 
 
@@ -456,8 +575,15 @@ def test_registry_claims_and_paper_effects():
     # The paper's own numbers satisfy every claim it makes.
     for spec in c.values():
         assert (spec.paper_effect > spec.bound) if spec.op == ">" else (spec.paper_effect < spec.bound), spec.id
-    # The pipeline decides them from exactly the results files of the runs they compare.
-    assert {p.split("/")[3] for p in reg.claims_inputs("demo")} == {r for spec in c.values() for r in spec.runs}
+    # The pipeline decides them from exactly the results files of the runs they compare; FPS claims from their
+    # table's rows timed together, which the table (its claims file) waits for as well.
+    inputs = reg.claims_inputs("demo")
+    per_run = {p.split("/")[3] for p in inputs if p.startswith("results/demo/runs/")}
+    assert per_run == {r for spec in c.values() if spec.metric != "fps" for r in spec.runs}
+    assert reg.bench_tables() == ["table2"] == [spec.table for spec in c.values() if spec.metric == "fps"]
+    assert [p for p in inputs if not p.startswith("results/demo/runs/")] == ["results/demo/bench/table2.json"]
+    assert "results/demo/bench/table2.json" in reg.table_inputs("table2", "demo")
+    assert not any("/bench/" in p for t in reg.tables if t != "table2" for p in reg.table_inputs(t, "demo"))
 
 
 BAD_CLAIMS = [

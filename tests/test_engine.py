@@ -21,7 +21,7 @@ from conftest import ROOT, tool_env
 from analysis.results import EXACT_MEMORY_METHODS, load_results
 from mrcfa import provenance
 from mrcfa.experiments.registry import load_registry
-from mrcfa.engine.bench import interleaved, train_step
+from mrcfa.engine.bench import interleaved, rotating, train_step
 from mrcfa.engine.preflight import data_problems
 from mrcfa.metric_keys import BENCH_METRICS, bench_metrics
 from mrcfa.provenance import stamp
@@ -235,6 +235,48 @@ def test_interleaved_rounds_and_train_step():
     assert calls == ["a", "b"] * 3  # round-robin, warm-up round included
     assert {k: len(v) for k, v in times.items()} == {"a": 2, "train": 2, "b": 2}
     assert all(t > 0 for t in times["train"])
+
+
+def test_rotating_rounds_start_one_row_later_each_time():
+    calls: list[str] = []
+    rounds = rotating({n: (lambda n=n: calls.append(n)) for n in "abc"}, rounds=4, warmup=1,
+                      device=torch.device("cpu"))
+    assert "".join(calls) == "abc" + "abc" + "bca" + "cab" + "abc"  # the warm-up round, then rounds 0-3
+    assert ["".join(r) for r in rounds] == ["abc", "bca", "cab", "abc"]  # each round's seconds, in its order
+    assert all(t > 0 for r in rounds for t in r.values())
+
+
+def test_bench_table_times_a_tables_rows_together_in_fresh_processes(pipeline_dir):
+    """`mrcfa bench-table` on smoke's Table 2 (3 processes x 3 rounds): every row once a round, the order
+    rotating, each process a new interpreter; the file names every row's config hash, and the FPS claim is
+    decided from it with one block per process."""
+    out = mrcfa(pipeline_dir, "bench-table", "--profile", "smoke", "--table", "table2", "--threads", "1")
+    path = pipeline_dir / "results/smoke/bench/table2.json"
+    assert out.stdout.strip().endswith(str(Path("results/smoke/bench/table2.json")))
+    saved = json.loads(path.read_text())
+    reg = load_registry(pipeline_dir / "experiments/registry.yaml")
+    runs = reg.tables["table2"].runs
+    assert [r["run"] for r in saved["rows"]] == runs and [r["label"] for r in saved["rows"]][0] == "p=100%"
+    assert all(r["config_hash"] == reg.resolve("smoke", r["run"]).hash() for r in saved["rows"])
+    assert {r["protocol"] for r in saved["rows"]} == {"cached"} and saved["rows"][0]["size"] == [64, 96]
+    assert (saved["rounds"], saved["warmup"], saved["threads"]) == (3, 1, 1)
+    procs = saved["processes"]
+    assert len(procs) == 3 and len({p["pid"] for p in procs} | {os.getpid()}) == 4
+    for p in procs:
+        assert p["order"] == [runs[r:] + runs[:r] for r in range(3)]
+        assert {run: len(xs) for run, xs in p["seconds"].items()} == {run: 3 for run in runs}
+        assert all(x > 0 for xs in p["seconds"].values() for x in xs)
+    assert saved["machine"]["cpus"] == os.cpu_count() and saved["versions"]["torch"] == torch.__version__
+    from analysis.claims import evaluate_claims
+    from analysis.workspace import open_workspace
+
+    ws = open_workspace("smoke", pipeline_dir / "results", pipeline_dir / "experiments/registry.yaml")
+    fps = next(r for r in evaluate_claims(ws, ["table2"]) if r.spec.metric == "fps")
+    assert fps.interval.has_interval and fps.interval.df == 2 and fps.seeds == "3 processes x 3 rounds"
+    # A table that does not exist: one line, exit 2.
+    proc = mrcfa(pipeline_dir, "bench-table", "--profile", "smoke", "--table", "tabel2", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --table: unknown table 'tabel2'; did you mean 'table2'?"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine-without-CUDA path")

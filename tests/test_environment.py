@@ -29,6 +29,8 @@ def test_requirements_environment_and_constraints_agree():
     assert {k: constraints.get(k) for k in req} == req
     assert req["torch"] == "2.14.1" and req["torchvision"] == "0.29.1" and req["mlflow"] == "3.17.2"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # `analysis` imports scipy (the claims' t quantiles): declared and pinned, not only installed with mlflow.
+    assert f"scipy=={req['scipy']}" in project["dependencies"]
     for dep in project["dependencies"]:
         name, _, version = dep.partition("==")
         if version:

@@ -58,6 +58,7 @@ def test_dvc_yaml_declares_the_layouts_paths():
     assert declared("train") >= {layout.path(p) for p in (layout.MODEL, layout.TRAIN_JSON, layout.HISTORY)} | code
     assert declared("evaluate") >= {layout.path(p) for p in (layout.MODEL, layout.METRICS, layout.SAMPLES)} | code
     assert declared("bench") == {layout.path(layout.BENCH)} | code
+    assert declared("bench_table", item="", key="{table}") == {layout.path(layout.TABLE_BENCH)} | code
     assert declared("data_check", key="{dataset}") == {layout.path(layout.DATA_CHECK)}
     assert layout.path(layout.WEIGHTS_CHECK) in declared("weights_check", item="", key="{backbone}")
 

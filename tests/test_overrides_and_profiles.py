@@ -15,7 +15,7 @@ import yaml
 from mrcfa.experiments.profiles import load_profile
 from conftest import ROOT
 from mrcfa.cli import main
-from mrcfa.config import ConfigError
+from mrcfa.config import ConfigError, TableBenchConfig
 from mrcfa.experiments.profiles import read_profile
 from mrcfa.experiments.registry import load_registry
 from mrcfa.overrides import format_overrides, parse_overrides
@@ -97,6 +97,22 @@ def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -
     assert load_profile(tmp_path, "leaf").seeds == (5,)
 
 
+def test_table_bench_settings_change_no_runs_config_hash(tmp_path: Path) -> None:
+    """`table_bench:` says how a table's rows are timed together; it is no part of any run's config."""
+    shutil.copytree(ROOT / "experiments", tmp_path / "experiments")
+    (tmp_path / "experiments/profiles/timing.yaml").write_text(
+        "extends: demo\ntable_bench: {processes: 7, rounds: 3, warmup: 0}\n")
+    reg = load_registry(tmp_path / "experiments/registry.yaml")
+    assert reg.load_profile("timing").table_bench == TableBenchConfig(processes=7, rounds=3, warmup=0)
+    assert reg.load_profile("demo").table_bench != reg.load_profile("timing").table_bench
+    assert {run: reg.resolve("timing", run).hash() for run in reg.runs} == {
+        run: reg.resolve("demo", run).hash() for run in reg.runs}
+    # A derived profile states one setting; the others come from its parent (smoke: 3 processes, 1 warm-up).
+    (tmp_path / "experiments/profiles/timing.yaml").write_text("extends: smoke\ntable_bench: {rounds: 9}\n")
+    assert load_profile(tmp_path / "experiments/profiles", "timing").table_bench == TableBenchConfig(
+        processes=3, rounds=9, warmup=1)
+
+
 # A profile (`extends: demo` plus the YAML given) or a registry (one change to the real one) that breaks its schema
 # (experiments/schemas/): one line naming the file and the field.
 PROFILE_MISTAKES = [
@@ -111,6 +127,8 @@ PROFILE_MISTAKES = [
     ("datasets: {vspw: {synth: {knobs: {nois: 1.0}}}}",
      "profile broken: datasets.vspw.synth.knobs.nois: unknown field; did you mean 'noise'?"),
     ("resources: {train: {threads: two}}", "profile broken: resources.train.threads: expected an integer"),
+    ("table_bench: {round: 5}", "profile broken: table_bench.round: unknown field; did you mean 'rounds'?"),
+    ("table_bench: {processes: 2}", "profile broken: table_bench.processes: must be >= 3"),
 ]
 
 

@@ -50,6 +50,7 @@ def test_paper_profile_lists_every_job_with_gpus(pipeline_dir):
     counts = job_counts(out)
     # 28 distinct runs × 1 seed; benchmarks for every run of a table with FPS, memory or params columns.
     assert counts["train"] == 28 and counts["evaluate"] == 28 and counts["benchmark"] == 22
+    assert counts["bench_table"] == 1  # Table 2's rows timed together: its FPS claim
     assert counts["table"] == 6 and counts["data_check"] == 2 and counts["report"] == 1
     train_jobs = job_blocks(out, "train")
     assert len(train_jobs) == 28
@@ -144,7 +145,7 @@ def undeclared_files(pipeline_dir: Path, profile: str, target: str) -> list[str]
 def smoke_results(pipeline_dir):
     """The smoke profile's training, evaluation and benchmark outputs written without training (the results
     files of analysis.synthetic), so that `snakemake all` runs only the tables, figures, claims and report."""
-    from analysis.synthetic import write_results
+    from analysis.synthetic import write_results, write_table_benches
 
     reg = load_registry(pipeline_dir / "experiments" / "registry.yaml")
     root = pipeline_dir / reg.profile("smoke")["datasets"]["vspw"]["root"]
@@ -161,6 +162,7 @@ def smoke_results(pipeline_dir):
         write_results(pipeline_dir / "results", "smoke", reg, seeds=(0,), bench=with_bench,
                       runs=[r for r in runs if (r in benched) == with_bench],
                       samples_for=reg.figures["figure3"].runs, data_root=root, num_classes=4)
+    write_table_benches(pipeline_dir / "results", "smoke", reg)
     return pipeline_dir
 
 
@@ -247,7 +249,8 @@ def test_dvc_files_match_the_registry():
 
 def test_dvc_stages_are_the_registry_jobs(tmp_path):
     """What DVC resolves from the templates: one train and evaluate per run and seed, a benchmark per run of a
-    table with speed, memory or parameter columns, a stage per table, nothing else of those kinds."""
+    table with speed, memory or parameter columns, one per table whose claims compare FPS (its rows timed
+    together), a stage per table, nothing else of those kinds."""
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     dvc(tmp_path, "init", "--no-scm", "-q")
@@ -257,9 +260,10 @@ def test_dvc_stages_are_the_registry_jobs(tmp_path):
     seeds = registry.seeds(profile)
     expected = ({f"train@{r}-{s}" for r in runs for s in seeds} | {f"evaluate@{r}-{s}" for r in runs for s in seeds}
                 | {f"bench@{r}" for t in registry.tables if registry.needs_bench(t) for r in registry.table_runs(t)}
+                | {f"bench_table@{t}" for t in registry.bench_tables()}
                 | set(registry.tables) | set(registry.figures))
     listed = set(dvc(tmp_path, "stage", "list", "--name-only").stdout.split())
-    kinds = ("train@", "evaluate@", "bench@", "table", "figure")
+    kinds = ("train@", "evaluate@", "bench@", "bench_table@", "table", "figure")
     assert {s for s in listed if s.startswith(kinds)} == expected
     assert {"synth@synth_vspw", "claims", "report", "plot@table2"} <= listed
 

@@ -10,7 +10,8 @@ tensors (`tensor_memory`), so that it repeats from run to run. Each timed call's
 an FPS comparison between two runs can carry an interval.
 
 `interleaved` times several such workloads (and `train_step`, one optimiser step) round-robin in one
-process, for ratios that a busy spell of a shared machine does not skew.
+process, for ratios that a busy spell of a shared machine does not skew; `rotating` does so with the order
+rotating from round to round (`mrcfa bench-table`).
 """
 
 from __future__ import annotations
@@ -121,6 +122,15 @@ def inference(model_cfg: ModelConfig, protocol: str, size: tuple[int, int], devi
     return prepared(built(model_cfg, device, weights), protocol, size, device)
 
 
+def timed(run: Callable[[], Any], device: torch.device) -> float:
+    """Seconds of one call, the device synchronised before and after."""
+    _sync(device)
+    t = time.perf_counter()
+    run()
+    _sync(device)
+    return time.perf_counter() - t
+
+
 def interleaved(workloads: dict[str, Callable[[], Any]], rounds: int, warmup: int,
                 device: torch.device) -> dict[str, list[float]]:
     """Seconds per call of each workload, one call of each per round: a slow spell of a shared machine
@@ -128,13 +138,29 @@ def interleaved(workloads: dict[str, Callable[[], Any]], rounds: int, warmup: in
     times: dict[str, list[float]] = {name: [] for name in workloads}
     for r in range(warmup + rounds):
         for name, run in workloads.items():
-            _sync(device)
-            t = time.perf_counter()
-            run()
-            _sync(device)
+            seconds = timed(run, device)
             if r >= warmup:
-                times[name].append(time.perf_counter() - t)
+                times[name].append(seconds)
     return times
+
+
+def rotating(workloads: dict[str, Callable[[], Any]], rounds: int, warmup: int,
+             device: torch.device) -> list[dict[str, float]]:
+    """Per timed round, each workload's seconds in the order they ran: every workload once per round, round r
+    starting at workload r mod k, so that no workload always runs first (after a slower one, say)."""
+    names = list(workloads)
+    for _ in range(warmup):
+        for name in names:
+            workloads[name]()
+    out = []
+    for r in range(rounds):
+        start = r % len(names)
+        out.append({name: timed(workloads[name], device) for name in names[start:] + names[:start]})
+    return out
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
 
 
 def weight_bytes(model: torch.nn.Module) -> int:
@@ -190,7 +216,7 @@ def benchmark(cfg: ModelConfig, *, size: tuple[int, int], iters: int, warmup: in
     result["memory_method"] = "cuda allocator" if device.type == "cuda" else "tensors"
     result["parameters"] = count_parameters(model)  # exact counts, as `mrcfa params` prints them
     result[PARAMS] = result["parameters"]["inference"] / 1e6
-    result["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    result["device"] = device_name(device)
     result["threads"] = torch.get_num_threads() if threads is None else threads
     result["versions"] = {"torch": torch.__version__, "python": sys.version.split()[0]}
     return result

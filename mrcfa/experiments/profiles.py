@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrcfa.config import ConfigError
+from mrcfa.config import ConfigError, TableBenchConfig, build_section
 from mrcfa.errors import hint
 from mrcfa.experiments import schema
 from mrcfa.experiments.files import deep_merge, load_yaml
@@ -33,7 +33,12 @@ def read_profile(profiles_dir: str | Path, name: str) -> dict[str, Any]:
         chain.append(parent)
         data = deep_merge(_read_named(profiles_dir, parent, where), data)
     schema.check(data, "profile", f"profile {name}")
+    _table_bench(data, name)  # its ranges, checked as early as its types
     return data
+
+
+def _table_bench(data: dict[str, Any], name: str) -> TableBenchConfig:
+    return build_section(TableBenchConfig, data.get("table_bench") or {}, f"profile {name}: table_bench.")
 
 
 def _read_named(profiles_dir: Path, name: str, where: str) -> dict[str, Any]:
@@ -64,6 +69,11 @@ class Profile:
     def resources(self) -> dict[str, dict[str, Any]]:
         """Per step (train, evaluate, bench): threads, mem_mb, runtime, gpu."""
         return self.data.get("resources") or {}
+
+    @property
+    def table_bench(self) -> TableBenchConfig:
+        """How a table's rows are timed together (`mrcfa bench-table`)."""
+        return _table_bench(self.data, self.name)
 
     def dataset_root(self, dataset: str) -> Path | None:
         root = self.datasets.get(dataset, {}).get("root")

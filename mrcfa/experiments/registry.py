@@ -19,7 +19,7 @@ from mrcfa.experiments.files import EXPERIMENTS, load_yaml
 from mrcfa.experiments.profiles import Profile, read_profile
 from mrcfa.experiments.resolve import DEFAULT_DATASET, resolve_all, resolve_run
 from mrcfa.experiments.tables import FigureSpec, TableSpec, parse_tables
-from mrcfa.metric_keys import BENCH_METRICS
+from mrcfa.metric_keys import BENCH_METRICS, FPS
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,10 @@ class Registry:
     def claims_of(self, table: str) -> list[ClaimSpec]:
         return [c for c in self.claims.values() if c.table == table]
 
+    def bench_tables(self) -> list[str]:
+        """Tables whose claims compare FPS: their rows are timed together (`mrcfa bench-table`), one job each."""
+        return [t for t in self.tables if any(c.metric == FPS for c in self.claims_of(t))]
+
     def metrics_files(self, profile: str, runs: list[str]) -> list[str]:
         """Every seed's metrics.json of `runs` on a profile."""
         return [layout.path(layout.METRICS, profile=profile, run=r, seed=s) for r in runs for s in self.seeds(profile)]
@@ -103,13 +107,18 @@ class Registry:
         files = self.metrics_files(profile, runs)
         if self.needs_bench(table):
             files += [layout.path(layout.BENCH, profile=profile, run=r) for r in runs]
+        if table in self.bench_tables():  # its claims file decides FPS claims from the rows timed together
+            files.append(layout.path(layout.TABLE_BENCH, profile=profile, table=table))
         return files
 
     def claims_inputs(self, profile: str) -> list[str]:
-        """The results files every claim of the registry is decided from."""
+        """The results files every claim of the registry is decided from: FPS claims from their table's rows
+        timed together, memory and parameter counts from each run's benchmark."""
         files = []
         for claim in self.claims.values():
-            if claim.metric in BENCH_METRICS:
+            if claim.metric == FPS:
+                files.append(layout.path(layout.TABLE_BENCH, profile=profile, table=claim.table))
+            elif claim.metric in BENCH_METRICS:
                 files += [layout.path(layout.BENCH, profile=profile, run=r) for r in claim.runs]
             else:
                 files += self.metrics_files(profile, list(claim.runs))

@@ -1,8 +1,8 @@
 """JSON Schemas of the experiments files (`experiments/schemas/`), checked with `jsonschema`.
 
 The schema files describe each file's shape; the config sections they refer to (`#/$defs/model`, `data`, `train`,
-`bench`, `synth`) are derived here from the typed dataclasses, and a table's metric names (`#/$defs/metric`)
-from `mrcfa.metric_keys`, so a field or a metric is declared once. A file that breaks its
+`bench`, `table_bench`, `synth`) are derived here from the typed dataclasses, and a table's metric names
+(`#/$defs/metric`) from `mrcfa.metric_keys`, so a field or a metric is declared once. A file that breaks its
 schema is one `ConfigError` naming the field: "profile demo: train.lr: expected a number, got 'abc'".
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from mrcfa.config import BenchConfig, ConfigError, DataConfig, ModelConfig, TrainConfig
+from mrcfa.config import BenchConfig, ConfigError, DataConfig, ModelConfig, TableBenchConfig, TrainConfig
 from mrcfa.errors import hint
 from mrcfa.experiments.files import EXPERIMENTS
 from mrcfa.experiments.synth import SynthSettings
@@ -58,7 +58,8 @@ def _section_defs() -> dict[str, Any]:
     data = section_schema(DataConfig)
     data["properties"]["synth"] = {"$ref": "#/$defs/synth"}
     return {"model": section_schema(ModelConfig), "data": data, "train": section_schema(TrainConfig),
-            "bench": section_schema(BenchConfig), "synth": section_schema(SynthSettings, skip=("num_classes",)),
+            "bench": section_schema(BenchConfig), "table_bench": section_schema(TableBenchConfig),
+            "synth": section_schema(SynthSettings, skip=("num_classes",)),
             "metric": {"enum": list(TABLE_METRICS)}}
 
 

@@ -1,7 +1,8 @@
 """Write what DVC's templating cannot work out from the registry, for one profile:
 
 * params.yaml: the lists dvc.yaml's `foreach` stages iterate over (datasets, weights, runs with their config
-  hashes, one job per run and seed with the files it needs first, the runs to benchmark, the table plots);
+  hashes, one job per run and seed with the files it needs first, the runs to benchmark, the tables whose
+  rows are timed together with their rows' config hashes and timing settings, the table plots);
 * the end of dvc.yaml, below its `generated` line: one stage per table and one for Fig. 3, because a stage's
   `deps` must be a literal list there and each of these reads its own set of runs x seeds.
 
@@ -75,6 +76,10 @@ def params(registry: Registry, profile: str) -> dict:
     tables = list(registry.tables)
     bench = [r for r in used if any(registry.needs_bench(t) and r in registry.table_runs(t) for t in tables)]
     resources = spec.get("resources", {})
+    timing = registry.load_profile(profile).table_bench
+    bench_tables = {t: Flow(runs=Flow((r, configs[r].hash()) for r in registry.table_runs(t)),
+                            processes=timing.processes, rounds=timing.rounds, warmup=timing.warmup)
+                    for t in registry.bench_tables()}
     return {
         "profile": profile,
         "threads": Flow((step, resources.get(step, {}).get("threads", 1)) for step in ("train", "evaluate", "bench")),
@@ -84,6 +89,7 @@ def params(registry: Registry, profile: str) -> dict:
         "runs": {run: configs[run].hash() for run in used},
         "jobs": jobs,
         "bench": bench,
+        "bench_tables": bench_tables,
         "plots": {t: name for t, name in layout.TABLE_PLOTS.items() if t in tables},
     }
 

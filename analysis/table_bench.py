@@ -1,0 +1,93 @@
+"""A table's rows timed together (`mrcfa bench-table`: results/<profile>/bench/<table>.json), and the relative FPS
+change between two sides of rows that the FPS claims are decided on.
+
+Method, a t-interval with the process as the block:
+
+1. in every round of every process, the log-ratio d = mean log t over the `than` rows − mean log t over the
+   `rows` rows (one timed call each, in the same round of the same process; a side of several rows is the mean
+   of its rows' log times);
+2. per process, the mean of d over its rounds;
+3. over the processes' means, mean ± t_{0.975, P − 1} · sd / √P (P processes), exponentiated to a relative FPS
+   change, FPS_rows / FPS_than − 1 = exp(d) − 1, in percent.
+
+Why: the rounds of one process share what that process drew (memory layout, the core it ran on, the machine's
+load during its spell), so they are not independent repeats of the comparison; processes are. Rounds only
+sharpen each process's mean, and the interval spreads as much as the processes' means disagree, which is what
+moves the figure from one benchmark job to the next. Pairing within a round removes what slows every row alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.stats import Interval, paired_interval
+from mrcfa import layout, provenance
+
+METHOD = "t over processes"
+
+
+@dataclass(frozen=True)
+class TableBench:
+    """One bench/<table>.json: per process, each row's seconds per timed round (rows by run name)."""
+
+    table: str
+    processes: tuple[dict[str, tuple[float, ...]], ...]
+    rounds: int
+    config_hashes: dict[str, str | None] = field(default_factory=dict)  # run -> the config hash it was timed with
+    code: str | None = None  # the fingerprint of the code that timed it (`mrcfa.provenance`)
+
+    @property
+    def runs(self) -> set[str]:
+        return set.intersection(*(set(p) for p in self.processes)) if self.processes else set()
+
+
+def _parse(data: Any) -> TableBench:
+    """A TableBench from the file's JSON; ValueError (or KeyError/TypeError) on anything malformed."""
+    processes = []
+    for proc in data["processes"]:
+        seconds = {str(run): tuple(float(x) for x in xs) for run, xs in proc["seconds"].items()}
+        if len({len(xs) for xs in seconds.values()}) != 1 or not all(x > 0 for xs in seconds.values() for x in xs):
+            raise ValueError("each row needs the same number of positive timings")
+        processes.append(seconds)
+    rounds = {len(next(iter(p.values()))) for p in processes}
+    if len(rounds) != 1 or 0 in rounds:
+        raise ValueError("processes need the same number of rounds, at least one")
+    hashes = {str(r["run"]): r.get("config_hash") for r in data.get("rows", [])}
+    return TableBench(str(data["table"]), tuple(processes), rounds.pop(), hashes, data.get(provenance.KEY))
+
+
+def load_table_benches(results_root: str | Path, profile: str) -> dict[str, TableBench]:
+    """table -> its rows timed together, for every readable bench/<table>.json of the profile."""
+    folder = Path(layout.path(layout.TABLE_BENCH, results=results_root, profile=profile, table="x")).parent
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            bench = _parse(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
+            warnings.warn(f"skipping unreadable {path}: {exc!r}", stacklevel=2)
+            continue
+        out[bench.table] = bench
+    return out
+
+
+def _side(proc: dict[str, tuple[float, ...]], runs: Sequence[str], i: int) -> float:
+    return sum(math.log(proc[r][i]) for r in runs) / len(runs)
+
+
+def process_means(bench: TableBench, rows: Sequence[str], than: Sequence[str]) -> list[float]:
+    """Per process, the mean over its rounds of log t(than) − log t(rows): log(FPS_rows / FPS_than)."""
+    return [sum(_side(p, than, i) - _side(p, rows, i) for i in range(bench.rounds)) / bench.rounds
+            for p in bench.processes]
+
+
+def fps_change(bench: TableBench, rows: Sequence[str], than: Sequence[str]) -> Interval:
+    """FPS_rows / FPS_than − 1 in percent, with its 95 % t-interval over the processes (module docstring)."""
+    iv = paired_interval(process_means(bench, rows, than))
+    pct = [(math.exp(x) - 1.0) * 100.0 for x in (iv.estimate, iv.low, iv.high)]
+    return Interval(*pct, iv.n, iv.df, METHOD)
