@@ -2,6 +2,7 @@
 #
 #   snakemake table2 --cores 4                       one table on the demo profile (CPU, minutes)
 #   snakemake all --config profile=paper -n          every job of the paper-scale reproduction
+#   snakemake table2 --cores 4 --config 'seeds=[0,1,2,3,4]'   more seeds: only theirs are trained and evaluated
 #   snakemake all --profile workflow/profiles/slurm --config profile=paper
 #   snakemake released --config profile=paper       the authors' trained checkpoints, evaluated here
 #   snakemake results/smoke/tables/table2.md        any file by name: built with the profile in its path

@@ -104,6 +104,12 @@ def _side_per_seed(values: pd.DataFrame, side: Side, m: str) -> dict[int, float]
     return {s: sum(p[s] for p in per_row) / len(per_row) for s in sorted(seeds)}
 
 
+def per_seed_effects(spec: ClaimSpec, values: pd.DataFrame) -> dict[int, float]:
+    """Seed -> the claim's effect at that seed, on the seeds both sides share (what a paired interval is built on)."""
+    a, b = _side_per_seed(values, spec.rows, spec.metric), _side_per_seed(values, spec.than, spec.metric)
+    return {s: spec.effect_of(a[s], b[s]) for s in sorted(set(a) & set(b))}
+
+
 def _missing(results: Results, spec: ClaimSpec, expected: tuple[int, ...]) -> list[str]:
     if _timed_together(spec):  # no per-run file decides it: its table's rows timed together do
         bench = results.table_benches.get(spec.table)

@@ -22,6 +22,7 @@ EPILOG = """examples:
   python -m analysis plots --profile demo --only table2 --only training
   python -m analysis report --profile demo
   python -m analysis claims --profile demo             # every claim; --only table2 prints one table's
+  python -m analysis claims --profile demo --plan      # what more seeds would decide, their compute, the command
   python -m analysis summary --profile demo --only table2   # the README's figures, with machine and threads
   snakemake table2 --forcerun $(python -m analysis stale --profile demo --only table2)   # redo stale results
   python -m analysis tables --profile paper --from-mlflow sqlite:///mlflow.db --strict
@@ -38,6 +39,24 @@ def _split(values: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(v.strip() for item in values for v in item.split(",") if v.strip()))
 
 
+def _seeds(text: str | None) -> list[int] | None:
+    """--seeds 0,1,2: distinct non-negative integers, in increasing order."""
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",")]
+    if not items or not all(t.isdigit() for t in items):
+        raise ValueError(f"--seeds: expected comma-separated seeds such as 0,1,2, got {text!r}")
+    seeds = [int(t) for t in items]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds: {text!r} repeats a seed")
+    return sorted(seeds)
+
+
+def _error(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--profile", required=True, help="profile name (experiments/profiles/<name>.yaml), e.g. demo")
@@ -51,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(training curves and samples still come from the results tree)")
     common.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="processes drawing figures (default: CPU count, at most 4; 1 draws in-process)")
+    common.add_argument("--seeds", metavar="S,S,...", default=None,
+                        help="read only these seeds' results and expect exactly them, e.g. 0,1,2,3,4 (what the "
+                             "pipeline passes: its `seeds` config); default: every seed there is, the profile's "
+                             "expected")
     common.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_MISSING} if any run the outputs need is missing")
 
@@ -84,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--track", action="store_true",
                    help="also log claims.{csv,md} and each verdict to an MLflow run `claims` in the profile's "
                         "experiments (as the pipeline's claims rule does)")
+    c.add_argument("--plan", action="store_true",
+                   help="write nothing; print, for every undecided claim, the per-seed spread, the seeds that "
+                        "would decide it, their compute (from the recorded job times) and the command to run")
+    c.add_argument("--json", action="store_true", help="with --plan: print the plan as JSON")
     m = sub.add_parser("summary", parents=[common], help="print each table's figures and the machine that made them",
                        description="Print each table's metrics (mean ± std over seeds, in row order), the "
                                    "benchmark device and threads, training time and this machine. Writes nothing.")
@@ -105,13 +132,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     only = _split(getattr(args, "only", None))
+    try:
+        seeds = _seeds(args.seeds)
+    except ValueError as exc:
+        return _error(str(exc))
+    plan = args.command == "claims" and args.plan
+    if args.command == "claims" and args.json and not plan:
+        return _error("--json goes with --plan")
+    if plan and args.track:
+        return _error("--plan writes nothing: drop --track")
 
     # Imported here so that `--help` and argument errors answer instantly.
     from analysis.workspace import open_workspace
 
     start = time.perf_counter()
     try:
-        ws = open_workspace(args.profile, args.results, args.registry, args.profiles_dir, args.from_mlflow)
+        ws = open_workspace(args.profile, args.results, args.registry, args.profiles_dir, args.from_mlflow, seeds)
     except (FileNotFoundError, ValueError) as exc:  # ValueError: the registry names something unknown
         parser.error(str(exc))
 
@@ -157,6 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analysis.summary import summary_text
 
         print(summary_text(ws, keys))
+        return 0
+    elif plan:
+        from analysis.plan import make_plan, plan_json, plan_text
+
+        made = make_plan(ws, keys)
+        print(plan_json(made) if args.json else plan_text(made))
         return 0
     elif args.command == "claims":
         from analysis.claims import build_claims, evaluate_claims, markdown_claims

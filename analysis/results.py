@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,16 @@ class Results:
 
     def runs(self) -> set[str]:
         return set(self.values["run"].unique())
+
+    def at_seeds(self, seeds: Collection[int]) -> Results:
+        """These results on `seeds` only (benchmarks, seed-free, stay): what a command given `--seeds` reads."""
+        keep = [int(s) for s in seeds]
+
+        def rows(df: pd.DataFrame) -> pd.DataFrame:
+            return df[df["seed"].isna() | df["seed"].isin(keep)].reset_index(drop=True)
+
+        return replace(self, values=rows(self.values), provenance=rows(self.provenance),
+                       histories={k: h for k, h in self.histories.items() if k[1] in keep})
 
 
 def make_values(records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import platform
 import statistics
 from pathlib import Path
 
+from analysis.job_times import recorded_times
 from analysis.metrics import format_number, metric
 from analysis.table_model import build_table
 from analysis.workspace import Workspace
@@ -44,16 +45,14 @@ def _values(table, m: str) -> str:
 
 
 def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
-    devices, threads, seconds = set(), set(), []
+    devices, threads = set(), set()
     for run in runs:
         bench = _json(ws.run_dir(run) / layout.BENCH_FILE)
         if "device" in bench:
             devices.add(str(bench["device"]))
         if "threads" in bench:
             threads.add(str(bench["threads"]))
-        for _, seed_dir in layout.seed_dirs(ws.run_dir(run)):
-            if (sec := _json(seed_dir / layout.TRAIN_FILE).get("seconds")) is not None:
-                seconds.append(float(sec))
+    seconds = recorded_times(ws).of("train", runs)
     out = []
     if devices or threads:
         out.append(f"benchmarks: device {', '.join(sorted(devices)) or '?'}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,8 @@ class Workspace:
     results_root: Path
     # Results files that record another config hash than the registry resolves their run to today, or other code.
     stale_files: tuple[Stale, ...] = ()
+    # `--seeds`: the only seeds read (the profile then expects exactly these); None: every seed in the results.
+    only_seeds: frozenset[int] | None = None
     _missing_cache: dict[tuple[str, ...], list[Missing]] = field(default_factory=dict, repr=False)
 
     def _path(self, pattern: str, **fields: object) -> Path:
@@ -64,7 +67,8 @@ class Workspace:
     def sample_seeds(self, run: str) -> list[int]:
         """Seeds of `run` that wrote prediction samples, lowest first."""
         return [seed for seed, d in layout.seed_dirs(self.run_dir(run))
-                if any((d / layout.SAMPLES_DIR).glob("*/*.png"))]
+                if (self.only_seeds is None or seed in self.only_seeds)
+                and any((d / layout.SAMPLES_DIR).glob("*/*.png"))]
 
     def data_root(self, run: str) -> Path | None:
         """Dataset root of the run's dataset; relative roots are taken from the working directory
@@ -120,7 +124,10 @@ def open_workspace(
     registry_path: str | Path = "experiments/registry.yaml",
     profiles_dir: str | Path | None = None,
     mlflow_uri: str | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> Workspace:
+    """`seeds`: read only these seeds' results and expect exactly them (what the pipeline's rules pass: the
+    seeds its jobs made); None: read every seed there is and expect the profile's."""
     registry = load_registry(registry_path)
     prof = registry.load_profile(profile, profiles_dir)
     files = load_results(results_root, profile)
@@ -131,7 +138,10 @@ def open_workspace(
                           table_benches=files.table_benches, results_root=files.results_root)
     else:
         results = files
+    if seeds is not None:
+        prof, results = prof.with_seeds(seeds), results.at_seeds(seeds)
     recorded = {r for r in results.provenance["run"] if r in registry.runs}
     today = {run: registry.resolve(prof, run).hash() for run in sorted(recorded)}
     return Workspace(registry=registry, profile=prof, results=results, results_root=Path(results_root),
-                     stale_files=tuple(stale_files(results.provenance, today, provenance.current())))
+                     stale_files=tuple(stale_files(results.provenance, today, provenance.current())),
+                     only_seeds=None if seeds is None else frozenset(seeds))

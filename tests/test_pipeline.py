@@ -115,6 +115,10 @@ def test_threads_and_resources_come_from_the_files_profile(pipeline_dir):
     ("profile=a/b", "profile"),
     ("registry=experiments/registry.txt", "registry"),
     ("profil=demo", "profil"),
+    ("seeds=[]", "seeds"),
+    ("seeds=[a]", "seeds"),
+    ("seeds=[-1]", "seeds"),
+    ("seeds=[1,1]", "seeds"),
 ])
 def test_invalid_config_is_an_error_naming_the_field(pipeline_dir, override, field):
     proc = snakemake(pipeline_dir, "table2", "-n", "--config", override, check=False)
@@ -128,6 +132,23 @@ def test_a_bad_value_in_the_config_file_is_named_too(pipeline_dir):
     config.write_text(config.read_text().replace("exclusive_bench: true", "exclusive_bench: 2"))
     proc = snakemake(pipeline_dir, "table2", "-n", check=False)
     assert proc.returncode != 0 and "instance['exclusive_bench']" in proc.stdout + proc.stderr
+
+
+def test_the_seeds_config_plans_its_seeds_and_every_analysis_step_reads_exactly_them(pipeline_dir):
+    out = snakemake(pipeline_dir, "all", "-n", "-p", "--cores", "2", "--config", "profile=smoke",
+                    "seeds=[0,2]").stdout
+    counts = job_counts(out)
+    analysis = re.findall(r"-m analysis \w+ --profile smoke .*", out)
+    steps = ("table", "table_plot", "training_curves", "draw_figure3", "claims", "report")
+    assert len(analysis) == sum(counts[s] for s in steps) == 6 + 3 + 4
+    assert all("--seeds 0,2 " in line for line in analysis), analysis
+    table2 = snakemake(pipeline_dir, "table2", "-n", "--cores", "2", "--config", "profile=smoke", "seeds=[0,2]").stdout
+    runs = load_registry(pipeline_dir / "experiments" / "registry.yaml").table_runs("table2")
+    for rule in ("train", "evaluate"):
+        keys = sorted(re.search(r"run=(\w+), seed=(\d+)", b).groups() for b in job_blocks(table2, rule))
+        assert keys == sorted((r, s) for r in runs for s in ("0", "2"))
+    default = snakemake(pipeline_dir, "table2", "-n", "-p", "--cores", "2", "--config", "profile=smoke").stdout
+    assert "--seeds 0 " in default and "seed=2" not in default  # smoke's own seeds: [0]
 
 
 def undeclared_files(pipeline_dir: Path, profile: str, target: str) -> list[str]:
@@ -228,6 +249,47 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     assert run.data.params["model.keep_ratio"] == "0.5"
     # Each job tagged the code that made its results: train, evaluate and bench share the run, each its own tag.
     assert {k: run.data.tags.get(tag(k)) for k in KINDS} == {k: current() for k in KINDS}
+
+
+def table_seeds(pipeline_dir: Path) -> tuple[set[str], str]:
+    """Table 3's seed counts (every row's mIoU) and the seeds its first claim is decided on."""
+    tables = pipeline_dir / "results" / "smoke" / "tables"
+    rows = list(csv.DictReader((tables / "table3.csv").open()))
+    claims = list(csv.DictReader((tables / "table3_claims.csv").open()))
+    return {r["mIoU_n_seeds"] for r in rows}, claims[0]["seeds"]
+
+
+@pytest.mark.slow
+def test_more_seeds_run_only_the_new_seeds_jobs(pipeline_dir):
+    """Real jobs: the profile's seed, then `seeds=[0,1]` makes only seed 1's jobs and the table reads both seeds;
+    a dry run of `seeds=[0,1,2,3]` then plans seeds 2 and 3's train and evaluate jobs and the table's steps only.
+    Under the local profile's rerun triggers (mtime and input: a table with new input files reruns). Table 3:
+    three runs."""
+    args = ("table3", "--cores", "2", "--workflow-profile", "workflow/profiles/default", "--config", "profile=smoke",
+            "exclusive_bench=false")
+    snakemake(pipeline_dir, *args)
+    assert table_seeds(pipeline_dir) == ({"1"}, "0")
+    runs = pipeline_dir / "results" / "smoke" / "runs"
+    first = {p: p.stat().st_mtime_ns for p in runs.rglob("*") if p.is_file()}
+
+    more = snakemake(pipeline_dir, *args, "seeds=[0,1]")
+    table3_runs = load_registry(pipeline_dir / "experiments" / "registry.yaml").table_runs("table3")
+    assert job_counts(more.stdout + more.stderr) == Counter(train=3, evaluate=3, table=1, table_plot=1, table3=1,
+                                                            total=9)
+    assert {p: p.stat().st_mtime_ns for p in first} == first  # seed 0's files and the benchmarks untouched
+    assert sorted(p.relative_to(runs).parts[:2] for p in runs.glob("*/seed1/metrics.json")) == sorted(
+        (r, "seed1") for r in table3_runs)
+    assert table_seeds(pipeline_dir) == ({"2"}, "0 1")
+    # Each job's time, which `analysis claims --plan` costs new seeds with.
+    seconds = [json.loads(p.read_text())["seconds"] for name in ("train.json", "metrics.json")
+               for p in runs.glob(f"*/seed1/{name}")]
+    assert len(seconds) == 2 * len(table3_runs) and min(seconds) > 0
+
+    plan = snakemake(pipeline_dir, *args, "seeds=[0,1,2,3]", "-n").stdout
+    assert job_counts(plan) == Counter(train=6, evaluate=6, table=1, table_plot=1, table3=1, total=15)
+    for rule in ("train", "evaluate"):
+        keys = sorted(re.search(r"run=(\w+), seed=(\d+)", b).groups() for b in job_blocks(plan, rule))
+        assert keys == sorted((r, s) for r in table3_runs for s in ("2", "3"))
 
 
 def dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:

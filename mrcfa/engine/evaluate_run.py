@@ -7,6 +7,7 @@ model) into a folder of its own, so that it never passes for the run's training 
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,9 @@ def evaluate_run(registry: Any, cfg: RunConfig, asked_run: str, seed: int, *, we
         raise PreflightError(problems)
     if out or external:
         paths = RunPaths(results=Path(out) if out else checkpoint_dir(cfg, model, results), work=paths.work)
+    start = time.perf_counter()
     result = evaluate(cfg, model, paths, split=split, pred_dir=Path(save_preds) if save_preds else None,
                       progress=progress)
+    result["seconds"] = round(time.perf_counter() - start, 2)  # the job's time, for `analysis claims --plan`
     write_metrics(result, seed, paths, cfg, track=track, tags=row_tags(registry, cfg.run), external=external)
     return result, paths

@@ -6,6 +6,7 @@ are replaced. The merged profile is checked against `experiments/schemas/profile
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,10 @@ class Profile:
     @property
     def seeds(self) -> tuple[int, ...]:
         return tuple(self.data.get("seeds", DEFAULT_SEEDS))
+
+    def with_seeds(self, seeds: Sequence[int]) -> Profile:
+        """The same profile at other seeds (`--config seeds=`, `--seeds`): seeds decide no run's config."""
+        return Profile(self.name, self.path, {**self.data, "seeds": list(seeds)})
 
     @property
     def datasets(self) -> dict[str, dict[str, Any]]:

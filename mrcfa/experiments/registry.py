@@ -6,6 +6,7 @@ released checkpoints and the paper's claims. The one reader of it for the engine
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,21 +98,22 @@ class Registry:
         """Tables whose claims compare FPS: their rows are timed together (`mrcfa bench-table`), one job each."""
         return [t for t in self.tables if any(c.metric == FPS for c in self.claims_of(t))]
 
-    def metrics_files(self, profile: str, runs: list[str]) -> list[str]:
-        """Every seed's metrics.json of `runs` on a profile."""
-        return [layout.path(layout.METRICS, profile=profile, run=r, seed=s) for r in runs for s in self.seeds(profile)]
+    def metrics_files(self, profile: str, runs: list[str], seeds: Sequence[int] | None = None) -> list[str]:
+        """Every seed's metrics.json of `runs` on a profile, at `seeds` (default: the profile's)."""
+        seeds = self.seeds(profile) if seeds is None else seeds
+        return [layout.path(layout.METRICS, profile=profile, run=r, seed=s) for r in runs for s in seeds]
 
-    def table_inputs(self, table: str, profile: str) -> list[str]:
+    def table_inputs(self, table: str, profile: str, seeds: Sequence[int] | None = None) -> list[str]:
         """The results files a table is built from (the same for Snakemake and DVC)."""
         runs = self.table_runs(table)
-        files = self.metrics_files(profile, runs)
+        files = self.metrics_files(profile, runs, seeds)
         if self.needs_bench(table):
             files += [layout.path(layout.BENCH, profile=profile, run=r) for r in runs]
         if table in self.bench_tables():  # its claims file decides FPS claims from the rows timed together
             files.append(layout.path(layout.TABLE_BENCH, profile=profile, table=table))
         return files
 
-    def claims_inputs(self, profile: str) -> list[str]:
+    def claims_inputs(self, profile: str, seeds: Sequence[int] | None = None) -> list[str]:
         """The results files every claim of the registry is decided from: FPS claims from their table's rows
         timed together, memory and parameter counts from each run's benchmark."""
         files = []
@@ -121,7 +123,7 @@ class Registry:
             elif claim.metric in BENCH_METRICS:
                 files += [layout.path(layout.BENCH, profile=profile, run=r) for r in claim.runs]
             else:
-                files += self.metrics_files(profile, list(claim.runs))
+                files += self.metrics_files(profile, list(claim.runs), seeds)
         return list(dict.fromkeys(files))
 
 

@@ -18,6 +18,23 @@ REGISTRY.profile(PROFILE)  # an unknown profile stops here, with the registry's 
 TABLES = list(REGISTRY.tables)
 PLOT_TABLES = {stem: table for table, stem in layout.TABLE_PLOTS.items()}  # table2_tradeoff -> table2
 
+# `seeds` (config): the seeds of every profile in this invocation, instead of each profile's own; the digit strings
+# of `--config seeds=[0,1]` become integers.
+SEEDS = None if config.get("seeds") is None else sorted(int(s) for s in config["seeds"])
+if SEEDS is not None and len(set(SEEDS)) < len(SEEDS):
+    raise ValueError(f"config seeds: {config['seeds']} names a seed twice")
+
+
+def seeds_of(profile):
+    """The seeds a profile's jobs are made at, and its tables and claims read."""
+    return SEEDS if SEEDS is not None else REGISTRY.seeds(profile)
+
+
+def seeds_arg(wc):
+    """`--seeds` for `analysis`: exactly the seeds the jobs made."""
+    return ",".join(map(str, seeds_of(wc.profile)))
+
+
 # The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
 MRCFA = f"{sys.executable} -m mrcfa"
 ANALYSIS = f"{sys.executable} -m analysis"

@@ -14,7 +14,8 @@ def table_runs_everywhere():
 
 rule table:
     input:
-        lambda wc: REGISTRY.table_inputs(wc.table, wc.profile) + (released_metrics(wc.profile) if wc.table == "table5" else []),
+        lambda wc: REGISTRY.table_inputs(wc.table, wc.profile, seeds_of(wc.profile))
+        + (released_metrics(wc.profile) if wc.table == "table5" else []),
     output:
         report(TABLE + ".md", caption="../report/table.rst", category="Tables",
                labels={"table": "{table}", "file": "ours"}),
@@ -31,15 +32,17 @@ rule table:
         table="table[1-6]",
     log:
         path(layout.log("tables/{table}")),
+    params:
+        seeds=seeds_arg,
     threads: 1
     shell:
-        "{ANALYSIS} tables --profile {wildcards.profile} --only {wildcards.table} > {log} 2>&1"
+        "{ANALYSIS} tables --profile {wildcards.profile} --only {wildcards.table} --seeds {params.seeds} > {log} 2>&1"
 
 
 rule table_plot:
     """Table 1's and Table 3's trends and Table 2's accuracy / speed / memory trade-off, ours beside the paper's."""
     input:
-        lambda wc: REGISTRY.table_inputs(PLOT_TABLES[wc.plot], wc.profile),
+        lambda wc: REGISTRY.table_inputs(PLOT_TABLES[wc.plot], wc.profile, seeds_of(wc.profile)),
     output:
         report(FIGURE + ".png", caption="../report/table_plot.rst", category="Figures"),
         FIGURE + ".pdf",
@@ -47,56 +50,64 @@ rule table_plot:
         plot="|".join(PLOT_TABLES),
     params:
         table=lambda wc: PLOT_TABLES[wc.plot],
+        seeds=seeds_arg,
     log:
         path(layout.log("figures/{plot}")),
     threads: 1
     shell:
-        "{ANALYSIS} plots --profile {wildcards.profile} --only {params.table} --jobs 1 > {log} 2>&1"
+        "{ANALYSIS} plots --profile {wildcards.profile} --only {params.table} --seeds {params.seeds} --jobs 1 "
+        "> {log} 2>&1"
 
 
 rule training_curves:
     """Every trained run's loss curve, one panel per run (the report shows it)."""
     input:
         lambda wc: [path(layout.HISTORY, profile=wc.profile, run=r, seed=s) for r in table_runs_everywhere()
-                    for s in REGISTRY.seeds(wc.profile)],
+                    for s in seeds_of(wc.profile)],
     output:
         report(TRAINING_CURVES[0], caption="../report/training.rst", category="Figures"),
         TRAINING_CURVES[1],
     log:
         path(layout.log("figures/training_curves")),
+    params:
+        seeds=seeds_arg,
     threads: 1
     shell:
-        "{ANALYSIS} plots --profile {wildcards.profile} --only training --jobs 1 > {log} 2>&1"
+        "{ANALYSIS} plots --profile {wildcards.profile} --only training --seeds {params.seeds} --jobs 1 > {log} 2>&1"
 
 
 rule claims:
     """Every claim of the registry decided on the profile's results: effect, 95 % interval, verdict."""
     input:
-        lambda wc: REGISTRY.claims_inputs(wc.profile),
+        lambda wc: REGISTRY.claims_inputs(wc.profile, seeds_of(wc.profile)),
     output:
         report(path(layout.CLAIMS + ".md"), caption="../report/claims.rst", category="Claims",
                labels={"table": "all", "file": "claims"}),
         path(layout.CLAIMS + ".csv"),
     log:
         path(layout.log("claims")),
+    params:
+        seeds=seeds_arg,
     threads: 1
     shell:
-        "{ANALYSIS} claims --profile {wildcards.profile} --track > {log} 2>&1"
+        "{ANALYSIS} claims --profile {wildcards.profile} --seeds {params.seeds} --track > {log} 2>&1"
 
 
 rule draw_figure3:
     """Predicted frames of the figure's runs (their first seed's samples) beside the input and the ground truth."""
     input:
-        lambda wc: [path(layout.SAMPLES, profile=wc.profile, run=r, seed=REGISTRY.seeds(wc.profile)[0])
+        lambda wc: [path(layout.SAMPLES, profile=wc.profile, run=r, seed=seeds_of(wc.profile)[0])
                     for r in REGISTRY.table_runs("figure3")],
     output:
         report(figure_outputs("{profile}")[0], caption="../report/figure3.rst", category="Figures"),
         figure_outputs("{profile}")[1],
     log:
         path(layout.log("figures/figure3")),
+    params:
+        seeds=seeds_arg,
     threads: 1
     shell:
-        "{ANALYSIS} plots --profile {wildcards.profile} --only figure3 --jobs 1 > {log} 2>&1"
+        "{ANALYSIS} plots --profile {wildcards.profile} --only figure3 --seeds {params.seeds} --jobs 1 > {log} 2>&1"
 
 
 rule report:
@@ -111,6 +122,8 @@ rule report:
         md=path(layout.REPORT + ".md"),
     log:
         path(layout.log("report")),
+    params:
+        seeds=seeds_arg,
     threads: 1
     shell:
-        "{ANALYSIS} report --profile {wildcards.profile} --no-rebuild > {log} 2>&1"
+        "{ANALYSIS} report --profile {wildcards.profile} --seeds {params.seeds} --no-rebuild > {log} 2>&1"
