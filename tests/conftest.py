@@ -23,13 +23,18 @@ def tool_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def pipeline_dir(tmp_path: Path) -> Path:
-    """A project folder holding copies of the pipeline files; jobs write results/, work/, data/ there."""
+def copy_pipeline(dest: Path) -> Path:
+    """Copies of the pipeline files (Snakefile, workflow, experiments) in `dest`."""
     for name in ("Snakefile", "workflow", "experiments"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("tune*.yaml", "__pycache__"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("tune*.yaml", "__pycache__"))
         else:
-            shutil.copy(src, tmp_path / name)
-    return tmp_path
+            shutil.copy(src, dest / name)
+    return dest
+
+
+@pytest.fixture
+def pipeline_dir(tmp_path: Path) -> Path:
+    """A project folder holding copies of the pipeline files; jobs write results/, work/, data/ there."""
+    return copy_pipeline(tmp_path)

@@ -346,9 +346,16 @@ def test_ddp_two_gloo_processes_equal_one_process_with_accumulation(project):
                          capture_output=True, text=True)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     mrcfa(project, "train", "--profile", "accum", *args)
-    a = _weights(project / "results/ddp/runs/mrcfa_b1/seed0/model.pt")
-    b = _weights(project / "results/accum/runs/mrcfa_b1/seed0/model.pt")
+    assert_ddp_equals_accumulation(project, _weights(project / "results/ddp/runs/mrcfa_b1/seed0/model.pt"),
+                                   _weights(project / "results/accum/runs/mrcfa_b1/seed0/model.pt"))
+
+
+def assert_ddp_equals_accumulation(project: Path, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    """Profile `ddp`'s mrcfa_b1 trained by two processes (`a`) has the parameters of one process accumulating two
+    micro-batches (`b`), and training moved them from the seed's initial weights; tests/test_slurm.py runs the
+    same comparison through SLURM."""
     params = [k for k in a if "running_" not in k and "num_batches" not in k]
+    assert params and a.keys() == b.keys()
     for k in params:
         torch.testing.assert_close(a[k], b[k], atol=2e-6, rtol=1e-5, msg=k)
     start = build_reference_init(project)

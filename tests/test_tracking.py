@@ -209,6 +209,32 @@ def test_retry_waits_out_a_locked_sqlite_database(tmp_path: Path) -> None:
         store.retry(writer.execute, "not sql")  # other errors are not retried
 
 
+def test_jobs_with_different_temp_folders_share_the_store_lock(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cluster jobs on two nodes have node-local temp folders of their own but share the database's folder:
+    the lock file beside the database makes the second wait until the first has left."""
+    shared, node_a, node_b = (tmp_path / d for d in ("shared", "node_a", "node_b"))
+    node_a.mkdir()
+    node_b.mkdir()
+    uri = f"sqlite:///{shared / 'mlflow.db'}"
+    left = tmp_path / "first_left"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom mrcfa.tracking import store\n"
+         "with store.store_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(1.0)\n"
+         "    Path(sys.argv[2]).touch()\n", uri, str(left)],
+        env={**os.environ, "TMPDIR": str(node_a)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("TMPDIR", str(node_b))
+        monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+        with store.store_lock(uri):
+            assert left.is_file()  # the first job had finished its locked section
+    finally:
+        assert holder.wait(timeout=30) == 0
+    assert store.lock_path(shared / "mlflow.db") == shared / "mlflow.db.lock"
+    assert (shared / "mlflow.db.lock").is_file()
+
+
 def test_unreachable_server_warns_once(monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

@@ -72,7 +72,8 @@ class Profile:
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        """Per step (train, evaluate, bench): threads, mem_mb, runtime, gpu."""
+        """Per step (train, evaluate, bench): threads, mem_mb, runtime, gpu; train's are per process, and its
+        `procs` says how many processes one training job runs."""
         return self.data.get("resources") or {}
 
     @property

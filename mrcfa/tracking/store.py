@@ -6,11 +6,9 @@ Any MLflow error disables tracking for that URI for the rest of the process (`FA
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,12 +62,18 @@ def _artifact_location(uri: str, experiment: str) -> str | None:
     return (db.parent / "mlartifacts" / experiment).as_uri() if db else None
 
 
+def lock_path(db: Path) -> Path:
+    """`mlflow.db.lock` beside `mlflow.db`: jobs on other machines that share the folder take the same lock."""
+    return db.with_name(db.name + ".lock")
+
+
 @contextlib.contextmanager
 def store_lock(uri: str) -> Iterator[None]:
     """Serialise schema creation and find-or-create of runs across processes on one SQLite file.
 
-    MLflow's SqlAlchemyStore creates tables without a lock, so parallel first opens race; the lock
-    lives in the temp dir so it never litters the project root.
+    MLflow's SqlAlchemyStore creates tables without a lock, so parallel first opens race. The lock file
+    lives beside the database, not in a node-local temp folder, so that cluster jobs on several nodes
+    serialise too (on a shared file system with working locks, the condition SQLite itself needs).
     """
     db = _sqlite_path(uri)
     try:
@@ -80,8 +84,7 @@ def store_lock(uri: str) -> Iterator[None]:
         yield
         return
     db.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha1(str(db).encode()).hexdigest()[:16]
-    with open(Path(tempfile.gettempdir()) / f"mrcfa-mlflow-{digest}.lock", "a") as fh:
+    with open(lock_path(db), "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

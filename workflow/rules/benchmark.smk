@@ -1,7 +1,7 @@
 # Benchmark: FPS (cached and clip protocols), memory, parameters, FLOPs; one job per run (seed-free), and one
 # per table whose claims compare FPS.
 # Timing needs an otherwise idle machine: the job claims every core Snakemake was given, so nothing runs
-# beside it, while torch uses only the profile's bench threads.
+# beside it, while torch uses only the profile's bench threads (on a cluster: as many CPUs as those).
 
 
 rule benchmark:
@@ -9,7 +9,7 @@ rule benchmark:
         path(layout.BENCH),
     log:
         path(layout.log("bench/{run}")),
-    threads: EXCLUSIVE_THREADS
+    threads: bench_threads
     params:
         threads=res("bench", "threads", 1),
     resources:

@@ -49,17 +49,47 @@ wildcard_constraints:
     profile="[^/]+",  # one path component: results/<profile>/...
 
 
-# Benchmarks run alone: they claim all cores Snakemake was given. On a cluster (no core count, or a huge
-# one) the node's CPUs come from the executor's resources instead; `exclusive_bench: false` (the CI
-# profile, where timings do not matter) lets them run beside other jobs. The schema admits the strings
-# `--config exclusive_bench=false` gives.
+# Benchmarks run alone: they claim all cores Snakemake was given. A cluster job asks for the profile's bench
+# threads instead: the submitting Snakemake has no core count (or a huge one: `workflow.cores` would raise
+# without one, so the setting is read), and the job's own Snakemake on its node (remote mode, `--cores all`)
+# must give the job the same threads. `exclusive_bench: false` (the CI profile, where timings do not matter)
+# lets them run beside other jobs. The schema admits the strings `--config exclusive_bench=false` gives.
 _exclusive = config["exclusive_bench"] in (True, 1, "true", "yes")
-EXCLUSIVE_THREADS = workflow.cores if _exclusive and workflow.cores and workflow.cores <= 256 else 1
+_cores = None if workflow.remote_exec else workflow.resource_settings.cores
+EXCLUSIVE_THREADS = _cores if _exclusive and _cores and _cores <= 256 else None
 
 
 def res(step, key, default):
     """A rule's thread count or resource, read from the profile of the job's wildcard."""
     return lambda wc: REGISTRY.profile(wc.profile).get("resources", {}).get(step, {}).get(key, default)
+
+
+def bench_threads(wc):
+    return EXCLUSIVE_THREADS or res("bench", "threads", 1)(wc)
+
+
+def train_procs(wc):
+    """Processes of one training job (`resources.train.procs`), each with the profile's threads, GPUs, memory."""
+    return res("train", "procs", 1)(wc)
+
+
+def train_total(key, default):
+    """A training job's threads, GPUs or memory: the profile's figure per process × its processes."""
+    return lambda wc: res("train", key, default)(wc) * train_procs(wc)
+
+
+def train_process_threads(wc, threads):
+    """Each process's share of the job's threads (which Snakemake scales down to --cores when it runs locally)."""
+    return max(1, threads // train_procs(wc))
+
+
+def train_launcher(wc):
+    """`mrcfa`, or torchrun starting the job's processes on its node (DDP: NCCL on GPUs, gloo on CPU); `--` keeps
+    torchrun from reading our options (it would take `--run` for its `--run-path`)."""
+    n = train_procs(wc)
+    if n == 1:
+        return MRCFA
+    return f"{sys.executable} -m torch.distributed.run --standalone --nproc_per_node {n} -m mrcfa --"
 
 
 def runtime(step, default):

@@ -1,5 +1,6 @@
 # Training: one job per (run, seed). Resumable state lives under work/, outside the declared outputs,
 # so a killed or timed-out job continues where it stopped when Snakemake (or SLURM) retries it.
+# `resources.train.procs: N` in a profile makes each job N processes under torchrun on one node (DDP).
 
 
 rule train:
@@ -12,12 +13,15 @@ rule train:
         summary=path(layout.TRAIN_JSON),
     log:
         path(layout.log("train/" + layout.JOB)),
-    threads: res("train", "threads", 1)
+    threads: train_total("threads", 1)
+    params:
+        threads=train_process_threads,
+        launch=train_launcher,
     resources:
-        gpu=res("train", "gpu", 0),
-        mem_mb=res("train", "mem_mb", 4000),
+        gpu=train_total("gpu", 0),
+        mem_mb=train_total("mem_mb", 4000),
         runtime=runtime("train", 60),
     shell:
-        "OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
-        "{MRCFA} train --profile {wildcards.profile} --run {wildcards.run} --seed {wildcards.seed} "
-        "--threads {threads} --json > {log} 2>&1"
+        "OMP_NUM_THREADS={params.threads} {GPU} {resources.gpu} -- "
+        "{params.launch} train --profile {wildcards.profile} --run {wildcards.run} --seed {wildcards.seed} "
+        "--threads {params.threads} --json > {log} 2>&1"
