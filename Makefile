@@ -31,13 +31,13 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 venv: $(STAMP)
 
 table2: $(STAMP)
-	$(VENV)/bin/snakemake table2 --cores $(CORES) --config profile=$(PROFILE)
+	$(VENV)/bin/snakemake table2 --profile workflow/profiles/local --cores $(CORES) --config profile=$(PROFILE)
 	@echo
 	@cat results/$(PROFILE)/tables/table2_claims.md
 	@echo "Plot: results/$(PROFILE)/figures/table2_tradeoff.png"
 
 all: $(STAMP)
-	$(VENV)/bin/snakemake all --cores $(CORES) --config profile=$(PROFILE)
+	$(VENV)/bin/snakemake all --profile workflow/profiles/local --cores $(CORES) --config profile=$(PROFILE)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

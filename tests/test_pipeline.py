@@ -265,7 +265,7 @@ def test_more_seeds_run_only_the_new_seeds_jobs(pipeline_dir):
     a dry run of `seeds=[0,1,2,3]` then plans seeds 2 and 3's train and evaluate jobs and the table's steps only.
     Under the local profile's rerun triggers (mtime and input: a table with new input files reruns). Table 3:
     three runs."""
-    args = ("table3", "--cores", "2", "--workflow-profile", "workflow/profiles/default", "--config", "profile=smoke",
+    args = ("table3", "--cores", "2", "--profile", "workflow/profiles/local", "--config", "profile=smoke",
             "exclusive_bench=false")
     snakemake(pipeline_dir, *args)
     assert table_seeds(pipeline_dir) == ({"1"}, "0")

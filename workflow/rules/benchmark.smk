@@ -30,7 +30,7 @@ rule bench_table:
         path(layout.log("bench_table/{table}")),
     wildcard_constraints:
         table="|".join(REGISTRY.bench_tables()) or "^$",
-    threads: EXCLUSIVE_THREADS
+    threads: bench_threads
     params:
         threads=res("bench", "threads", 1),
     resources:
