@@ -91,10 +91,10 @@ def test_another_profiles_file_plans_only_that_profiles_jobs(pipeline_dir):
     """The {profile} in a file's path decides every job it needs, whatever --config profile says."""
     out = snakemake(pipeline_dir, "results/smoke/tables/table2.md", "-n", "--config", "profile=demo",
                     "--cores", "2").stdout
-    # Table 2's six runs at smoke's one seed, smoke's synthetic data and the table (demo: 2 seeds, 30 jobs).
-    assert job_counts(out) == Counter(train=6, evaluate=6, benchmark=6, synth=1, table=1, total=20)
+    # Table 2's six runs at smoke's one seed, smoke's synthetic data, the rows timed together and the table.
+    assert job_counts(out) == Counter(train=6, evaluate=6, benchmark=6, bench_table=1, synth=1, table=1, total=21)
     blocks = planned_blocks(out)
-    assert len(blocks) == 20 and all("profile=smoke" in b for b in blocks)
+    assert len(blocks) == 21 and all("profile=smoke" in b for b in blocks)
     assert "demo" not in out.split("Building DAG of jobs...", 1)[1]
     assert all("mem_mb=1000" in b for b in blocks if b.startswith(("rule train", "rule evaluate")))
 

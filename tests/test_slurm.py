@@ -86,7 +86,7 @@ def test_the_profile_asks_for_no_partition_and_gpus_only_for_gpu_rules(pipeline_
     out = snakemake(pipeline_dir, "all", "-n", *SLURM, "--config", "profile=paper").stdout
     blocks = planned_blocks(out)
     assert len(blocks) > 90 and not any("slurm_partition" in b or "cpus_per_task" in b for b in blocks)
-    gpu_rules = {"train", "evaluate", "benchmark"}
+    gpu_rules = {"train", "evaluate", "benchmark", "bench_table"}
     for block in blocks:
         rule = block.split()[1].rstrip(":")
         assert ("gpu=1" in block) == (rule in gpu_rules), block
