@@ -67,7 +67,8 @@ def code_fingerprint(root: str | os.PathLike[str] = REPO_ROOT) -> str:
 
 
 def git_state(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """``{"commit": sha or None, "dirty": bool or None}``; None where git or a repo is missing."""
+    """``{"commit": sha or None, "dirty": bool or None}``; None where git or a repo is missing. Dirty means a
+    tracked file differs from the commit: untracked files (results, a virtual environment) do not count."""
 
     def git(*args: str) -> str | None:
         try:
@@ -79,7 +80,7 @@ def git_state(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         return out.stdout
 
     head = git("rev-parse", "--verify", "HEAD")
-    status = git("status", "--porcelain")
+    status = git("status", "--porcelain", "--untracked-files=no")
     return {
         "commit": (head.strip() or None) if head else None,
         "dirty": bool(status.strip()) if status is not None else None,

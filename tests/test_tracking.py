@@ -128,6 +128,8 @@ def test_git_state(tmp_path: Path) -> None:
     _git(tmp_path, "commit", "-qm", "init")
     state = git_state(tmp_path)
     assert state == {"commit": _git(tmp_path, "rev-parse", "HEAD"), "dirty": False}
+    (tmp_path / "results.json").write_text("{}")
+    assert git_state(tmp_path)["dirty"] is False  # untracked files are not changed code
     (tmp_path / "f.txt").write_text("2")
     assert git_state(tmp_path)["dirty"] is True
 
@@ -161,7 +163,7 @@ def test_sqlite_round_trip_and_resume(tmp_path: Path, template_db: Path,
     assert run.data.params["model.ref_offsets"] == "[-6, -3]"
     assert run.data.params["train.iters"] == "5"
     tags = run.data.tags
-    assert tags["mlflow.source.git.commit"] == commit and tags["mrcfa.git_dirty"] == "true"
+    assert tags["mlflow.source.git.commit"] == commit and tags["mrcfa.git_dirty"] == "false"  # only untracked files
     assert tags["mrcfa.seed"] == "0" and tags["mrcfa.profile"] == "demo"
     assert tags["mrcfa.device"] == "cpu" and tags["mrcfa.tables"] == "table2"
     assert tags["mrcfa.config_hash"] == "0123456789ab"  # the caller's (the run config's), never one of its own
