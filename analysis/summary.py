@@ -69,9 +69,11 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
 
 def summary_text(ws: Workspace, tables: list[str]) -> str:
     lines = []
-    seeds = ", ".join(map(str, ws.profile.seeds))
+    values = ws.results.values
     for key in tables:
         table = build_table(ws.registry.tables[key], ws.summary)
+        read = values[values["run"].isin(ws.registry.tables[key].runs) & values["seed"].notna()]["seed"]
+        seeds = ", ".join(str(int(s)) for s in sorted(set(read))) or "none"
         labels = ", ".join(r.label for r in table.rows if not r.cited)
         lines.append(f"{key} on profile {ws.profile.name} (seeds {seeds}), rows {labels}:")
         for m in table.metrics:

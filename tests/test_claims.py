@@ -635,3 +635,13 @@ def test_summary_prints_the_figures_with_machine_and_threads(tmp_path, capsys):
     assert "benchmarks: device testcpu, 3 thread(s)" in out
     assert "3 job(s), 6.0 min in all, median 2.0 min per job" in out
     assert f"{os.cpu_count()} CPU(s)" in out
+
+
+def test_summary_names_the_seeds_it_read_not_the_profiles(tmp_path, capsys):
+    tree(tmp_path, seeds=(0, 1, 2), profile_seeds=(0, 1))  # a seed run beyond the profile's (--config seeds=...)
+    args = ["summary", "--profile", PROFILE, "--results", str(tmp_path / "results"),
+            "--registry", str(tmp_path / "registry.yaml"), "--profiles-dir", str(tmp_path / "profiles")]
+    assert main(args) == 0
+    assert "(seeds 0, 1, 2)" in capsys.readouterr().out
+    assert main([*args, "--seeds", "0,1"]) == 0
+    assert "(seeds 0, 1)" in capsys.readouterr().out
