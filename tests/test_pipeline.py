@@ -208,8 +208,12 @@ def test_every_file_has_one_declared_owner(smoke_results):
 
 
 @pytest.mark.slow
-def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
-    snakemake(pipeline_dir, "table2", "--cores", "2", "--config", "profile=smoke")
+def test_smoke_table2_end_to_end_with_mlflow_then_one_more_seed(pipeline_dir):
+    """Real jobs, as a user types them (Snakemake's own rerun triggers; benchmarks beside other jobs, since no
+    timing is checked here): Table 2 at the profile's seed, a no-op rerun, MLflow; then `seeds=[0,1]` makes only
+    seed 1's jobs and the table reads both seeds; a dry run of `seeds=[0,1,2,3]` plans seeds 2 and 3's only."""
+    args = ("table2", "--cores", "2", "--config", "profile=smoke", "exclusive_bench=false")
+    snakemake(pipeline_dir, *args)
     tables = pipeline_dir / "results" / "smoke" / "tables"
     rows = list(csv.DictReader((tables / "table2.csv").open()))
     assert [r["label"] for r in rows] == ["p=100%", "p=90%", "p=70%", "p=50%", "p=30%", "p=10%"]
@@ -228,7 +232,7 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     assert undeclared_files(pipeline_dir, "smoke", "table2") == []  # train, evaluate, bench declare all they write
 
     # A second run has nothing to do.
-    again = snakemake(pipeline_dir, "table2", "--cores", "2", "--config", "profile=smoke")
+    again = snakemake(pipeline_dir, *args)
     assert "Nothing to be done" in again.stdout + again.stderr
 
     # Every job logged into one MLflow run per (run, seed), with the evaluation and benchmark metrics.
@@ -250,46 +254,36 @@ def test_smoke_table2_end_to_end_with_mlflow(pipeline_dir):
     # Each job tagged the code that made its results: train, evaluate and bench share the run, each its own tag.
     assert {k: run.data.tags.get(tag(k)) for k in KINDS} == {k: current() for k in KINDS}
 
-
-def table_seeds(pipeline_dir: Path) -> tuple[set[str], str]:
-    """Table 3's seed counts (every row's mIoU) and the seeds its first claim is decided on."""
-    tables = pipeline_dir / "results" / "smoke" / "tables"
-    rows = list(csv.DictReader((tables / "table3.csv").open()))
-    claims = list(csv.DictReader((tables / "table3_claims.csv").open()))
-    return {r["mIoU_n_seeds"] for r in rows}, claims[0]["seeds"]
-
-
-@pytest.mark.slow
-def test_more_seeds_run_only_the_new_seeds_jobs(pipeline_dir):
-    """Real jobs: the profile's seed, then `seeds=[0,1]` makes only seed 1's jobs and the table reads both seeds;
-    a dry run of `seeds=[0,1,2,3]` then plans seeds 2 and 3's train and evaluate jobs and the table's steps only.
-    Under the local profile's rerun triggers (mtime and input: a table with new input files reruns). Table 3:
-    three runs."""
-    args = ("table3", "--cores", "2", "--profile", "workflow/profiles/local", "--config", "profile=smoke",
-            "exclusive_bench=false")
-    snakemake(pipeline_dir, *args)
-    assert table_seeds(pipeline_dir) == ({"1"}, "0")
-    runs = pipeline_dir / "results" / "smoke" / "runs"
-    first = {p: p.stat().st_mtime_ns for p in runs.rglob("*") if p.is_file()}
-
+    # More seeds on demand: only the new seed's jobs, seed 0's files and the benchmarks untouched.
+    assert table_seeds(pipeline_dir, "table2") == ({"1"}, "0")
+    run_dir = pipeline_dir / "results" / "smoke" / "runs"
+    first = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}
     more = snakemake(pipeline_dir, *args, "seeds=[0,1]")
-    table3_runs = load_registry(pipeline_dir / "experiments" / "registry.yaml").table_runs("table3")
-    assert job_counts(more.stdout + more.stderr) == Counter(train=3, evaluate=3, table=1, table_plot=1, table3=1,
-                                                            total=9)
-    assert {p: p.stat().st_mtime_ns for p in first} == first  # seed 0's files and the benchmarks untouched
-    assert sorted(p.relative_to(runs).parts[:2] for p in runs.glob("*/seed1/metrics.json")) == sorted(
-        (r, "seed1") for r in table3_runs)
-    assert table_seeds(pipeline_dir) == ({"2"}, "0 1")
+    table2_runs = load_registry(pipeline_dir / "experiments" / "registry.yaml").table_runs("table2")
+    assert job_counts(more.stdout + more.stderr) == Counter(train=6, evaluate=6, table=1, table_plot=1, table2=1,
+                                                            total=15)
+    assert {p: p.stat().st_mtime_ns for p in first} == first
+    assert sorted(p.relative_to(run_dir).parts[:2] for p in run_dir.glob("*/seed1/metrics.json")) == sorted(
+        (r, "seed1") for r in table2_runs)
+    assert table_seeds(pipeline_dir, "table2") == ({"2"}, "0 1")
     # Each job's time, which `analysis claims --plan` costs new seeds with.
     seconds = [json.loads(p.read_text())["seconds"] for name in ("train.json", "metrics.json")
-               for p in runs.glob(f"*/seed1/{name}")]
-    assert len(seconds) == 2 * len(table3_runs) and min(seconds) > 0
+               for p in run_dir.glob(f"*/seed1/{name}")]
+    assert len(seconds) == 2 * len(table2_runs) and min(seconds) > 0
 
     plan = snakemake(pipeline_dir, *args, "seeds=[0,1,2,3]", "-n").stdout
-    assert job_counts(plan) == Counter(train=6, evaluate=6, table=1, table_plot=1, table3=1, total=15)
+    assert job_counts(plan) == Counter(train=12, evaluate=12, table=1, table_plot=1, table2=1, total=27)
     for rule in ("train", "evaluate"):
         keys = sorted(re.search(r"run=(\w+), seed=(\d+)", b).groups() for b in job_blocks(plan, rule))
-        assert keys == sorted((r, s) for r in table3_runs for s in ("2", "3"))
+        assert keys == sorted((r, s) for r in table2_runs for s in ("2", "3"))
+
+
+def table_seeds(pipeline_dir: Path, table: str) -> tuple[set[str], str]:
+    """A table's seed counts (every row's mIoU) and the seeds its first claim is decided on."""
+    tables = pipeline_dir / "results" / "smoke" / "tables"
+    rows = list(csv.DictReader((tables / f"{table}.csv").open()))
+    claims = list(csv.DictReader((tables / f"{table}_claims.csv").open()))
+    return {r["mIoU_n_seeds"] for r in rows}, claims[0]["seeds"]
 
 
 def dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
