@@ -69,11 +69,10 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
 
 def summary_text(ws: Workspace, tables: list[str]) -> str:
     lines = []
-    values = ws.results.values
     for key in tables:
         table = build_table(ws.registry.tables[key], ws.summary)
-        read = values[values["run"].isin(ws.registry.tables[key].runs) & values["seed"].notna()]["seed"]
-        seeds = ", ".join(str(int(s)) for s in sorted(set(read))) or "none"
+        read = set().union(*(ws.results.eval_seeds(r) for r in ws.registry.tables[key].runs))
+        seeds = ", ".join(map(str, sorted(read))) or "none"
         labels = ", ".join(r.label for r in table.rows if not r.cited)
         lines.append(f"{key} on profile {ws.profile.name} (seeds {seeds}), rows {labels}:")
         for m in table.metrics:
