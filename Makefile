@@ -19,7 +19,7 @@ help:
 	@echo "make test     run the test suite"
 	@echo "make bench    model speed/memory ratios on this machine (480x864, batch 1)"
 	@echo "make gpu-check  on a CUDA machine: 50 paper-profile iterations + GPU benchmarks, one JSON (<10 min)"
-	@echo "make dvc      refresh params.yaml and dvc.yaml's table stages from experiments/ (PROFILE=$(PROFILE))"
+	@echo "make dvc      write dvc.yaml and params.yaml from the plan of jobs (PROFILE=$(PROFILE))"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

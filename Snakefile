@@ -7,7 +7,8 @@
 #   snakemake released --config profile=paper       the authors' trained checkpoints, evaluated here
 #   snakemake results/smoke/tables/table2.md        any file by name: built with the profile in its path
 #
-# The runs, the tables and the profiles are declared in experiments/; this file only wires them.
+# The runs, the tables and the profiles are declared in experiments/, and every job is planned from them by
+# mrcfa/experiments/jobs.py (which dvc.yaml is generated from too); this file only wires the plan to rules.
 
 from snakemake.utils import min_version, validate
 
@@ -32,22 +33,13 @@ include: "workflow/rules/released.smk"
 rule all:
     default_target: True
     input:
-        [table_outputs(PROFILE, t) + table_plot_outputs(PROFILE, t) for t in TABLES],
-        figure_outputs(PROFILE),
-        path(layout.CLAIMS + ".csv", profile=PROFILE),
-        path(layout.REPORT + ".html", profile=PROFILE),
+        TARGETS["all"],
 
 
-rule figure3:
-    input:
-        figure_outputs(PROFILE),
-
-
-for _table in TABLES:
+for _target in [*REGISTRY.tables, *REGISTRY.figures]:  # table1 ... table6 (each with its plot), figure3
 
     rule:
         name:
-            _table
+            _target
         input:
-            table_outputs(PROFILE, _table),
-            table_plot_outputs(PROFILE, _table),
+            TARGETS[_target],

@@ -58,7 +58,7 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
         out.append(f"benchmarks: device {', '.join(sorted(devices)) or '?'}, "
                    f"{', '.join(sorted(threads)) or '?'} thread(s)")
     if seconds:
-        threads = ws.profile.resources.get("train", {}).get("threads", "?")
+        threads = ws.profile.step("train").threads
         out.append(f"training: {len(seconds)} job(s), {sum(seconds) / 60:.1f} min in all, median "
                    f"{statistics.median(seconds) / 60:.1f} min per job, {threads} thread(s) each (profile)")
     cpus = os.cpu_count() or 0

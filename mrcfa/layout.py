@@ -1,7 +1,7 @@
 """Where every file of the harness lives: the path patterns of the results tree, the resumable work tree and
-the check markers, in one place. Snakemake's rules, the engine, `analysis`, the MLflow sync and the DVC
-generator all format these patterns; no other module spells a path of these trees out. No torch: Snakemake
-reads this at parse time.
+the check markers, in one place. The plan of jobs (and through it Snakemake's rules and the generated dvc.yaml),
+the engine, `analysis` and the MLflow sync all format these patterns; no other module spells a path of these
+trees out. No torch: Snakemake reads this at parse time.
 
     results/<profile>/
       runs/<run>/bench.json                   one benchmark per run (it does not depend on the seed)

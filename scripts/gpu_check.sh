@@ -2,7 +2,7 @@
 # `make gpu-check`: what a CUDA machine does with the paper's settings, in under 10 minutes, as one JSON.
 #
 #  1. writes a small VSPW-layout set at VSPW_480p's frame size (480×853) and random ImageNet-layout MiT-B1
-#     weights (SegFormer's key layout) to a temporary folder; points a copy of the paper profile at them;
+#     weights (SegFormer's key layout) to a temporary folder; points a profile derived from the paper's at them;
 #  2. trains the paper profile's MRCFA-B1 for 50 iterations with its AMP setting (`torchrun` over the
 #     visible GPUs when there are several), then times single training steps (peak memory);
 #  3. runs `mrcfa bench` for SegFormer-B1 and MRCFA-B1 at p = 1.0 and 0.5, both protocols, 480×864;
@@ -55,7 +55,7 @@ step() {  # step NAME CMD...: run CMD with the time left, stdout to parts/NAME.o
 
 DATA=$TMP/data/VSPW_480p
 REG=$TMP/experiments/registry.yaml
-RUN=(--registry "$REG" --profile paper --run mrcfa_b1)
+RUN=(--registry "$REG" --profile gpu_check --run mrcfa_b1)
 
 step synth "$PY" -m mrcfa synth --out "$DATA" --size 480x853 --train-videos 4 --val-videos 1 --frames 12 \
     --classes 124 --seed 0 --json
@@ -80,14 +80,13 @@ from pathlib import Path
 import yaml
 
 tmp, iters, batch = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-shutil.copytree("experiments", tmp / "experiments", ignore=shutil.ignore_patterns("tune*.yaml"))
-path = tmp / "experiments/profiles/paper.yaml"
-prof = yaml.safe_load(path.read_text())
-prof["datasets"]["vspw"]["root"] = str(tmp / "data/VSPW_480p")
-prof["model"]["pretrained"] = str(tmp / "weights/mit_{backbone}.pth")
-prof["train"] |= {"iters": iters, "warmup_iters": iters // 5, "batch_size": batch, "log_every": 10,
-                  "checkpoint_every": 10_000}
-path.write_text(yaml.safe_dump(prof, sort_keys=False))
+shutil.copytree("experiments", tmp / "experiments", ignore=shutil.ignore_patterns("__pycache__"))
+# The paper profile pointed at the data and weights written above, trained for a few iterations.
+derived = {"extends": "paper", "datasets": {"vspw": {"root": str(tmp / "data/VSPW_480p")}},
+           "model": {"pretrained": str(tmp / "weights/mit_{backbone}.pth")},
+           "train": {"iters": iters, "warmup_iters": iters // 5, "batch_size": batch, "log_every": 10,
+                     "checkpoint_every": 10_000}}
+(tmp / "experiments/profiles/gpu_check.yaml").write_text(yaml.safe_dump(derived, sort_keys=False))
 EOF
 step config "$PY" -m mrcfa config "${RUN[@]}"
 
@@ -97,7 +96,7 @@ if (( NPROC > 1 )); then
 else
     step train "$PY" -m mrcfa "${TRAIN[@]}"
 fi
-cp "$TMP/results/paper/runs/mrcfa_b1/seed0/train.json" "$TMP/parts/train.json" 2>/dev/null
+cp "$TMP/results/gpu_check/runs/mrcfa_b1/seed0/train.json" "$TMP/parts/train.json" 2>/dev/null
 
 step train_step "$PY" - "$REG" "$STEPS" "$WARM" <<'EOF'
 import json, statistics, sys
@@ -106,7 +105,7 @@ from mrcfa.config import load_registry
 from mrcfa.engine.bench import interleaved, train_step
 
 reg, steps, warm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-cfg = load_registry(reg).resolve("paper", "mrcfa_b1")
+cfg = load_registry(reg).resolve("gpu_check", "mrcfa_b1")
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 times = interleaved({"step": train_step(cfg, device)}, steps, warm, device)["step"]
 peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None

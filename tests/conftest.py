@@ -28,7 +28,7 @@ def copy_pipeline(dest: Path) -> Path:
     for name in ("Snakefile", "workflow", "experiments"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("tune*.yaml", "__pycache__"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, dest / name)
     return dest

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from analysis.metrics import METRICS
 from analysis.results import load_results
 from conftest import ROOT
-from mrcfa import layout, provenance
+from mrcfa import layout
 from mrcfa.engine.paths import RunPaths
 from mrcfa.experiments import schema
 from mrcfa.experiments.registry import load_registry
@@ -36,31 +34,6 @@ def test_seed_folders_are_parsed_one_way(tmp_path: Path):
     assert layout.seed_of("seed-1") == -1 and layout.seed_of("seed1x") is None
     assert layout.run_dirs("p", tmp_path / "results") == [run] and layout.run_dirs("q", tmp_path) == []
     assert layout.seed_dirs(tmp_path / "absent") == []
-
-
-def test_dvc_yaml_declares_the_layouts_paths():
-    """dvc.yaml is written by hand with literal paths: its templated stages must name the layout's files."""
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    wildcards = {"${profile}": "{profile}", "${item.run}": "{run}", "${item.seed}": "{seed}"}
-
-    def declared(stage: str, item: str = "{run}", key: str = "") -> set[str]:
-        found = set()
-        for field in ("deps", "outs", "metrics", "plots"):
-            for entry in stages[stage]["do"].get(field, []):
-                text = next(iter(entry)) if isinstance(entry, dict) else entry
-                for old, new in {**wildcards, "${item}": item, "${key}": key}.items():
-                    text = text.replace(old, new)
-                found.add(text)
-        return found
-
-    # The jobs that make numbers depend on the code that decides them: the code fingerprint's paths.
-    code = set(provenance.CODE)
-    assert declared("train") >= {layout.path(p) for p in (layout.MODEL, layout.TRAIN_JSON, layout.HISTORY)} | code
-    assert declared("evaluate") >= {layout.path(p) for p in (layout.MODEL, layout.METRICS, layout.SAMPLES)} | code
-    assert declared("bench") == {layout.path(layout.BENCH)} | code
-    assert declared("bench_table", item="", key="{table}") == {layout.path(layout.TABLE_BENCH)} | code
-    assert declared("data_check", key="{dataset}") == {layout.path(layout.DATA_CHECK)}
-    assert layout.path(layout.WEIGHTS_CHECK) in declared("weights_check", item="", key="{backbone}")
 
 
 def test_one_metric_vocabulary_for_registry_tables_and_results(tmp_path: Path):

@@ -88,7 +88,10 @@ def test_a_derived_profile_is_its_parent_with_its_own_settings(tmp_path: Path) -
     # The analysis reads the same merged profile (seeds, datasets, resources).
     seen = load_profile(PROFILES, "paper_short")
     assert seen.name == "paper_short" and list(seen.seeds) == paper["seeds"]
-    assert seen.datasets == short["datasets"] and seen.resources == short["resources"]
+    assert {n: (d.root, d.source, d.num_classes) for n, d in seen.datasets.items()} == {
+        n: (d["root"], d.get("source"), d["num_classes"]) for n, d in short["datasets"].items()}
+    assert seen.step("train").runtime == 1800 and seen.step("train").gpu == short["resources"]["train"]["gpu"]
+    assert seen.step("evaluate").runtime == short["resources"].get("evaluate", {}).get("runtime", 30)
     # Two levels: mappings merge key by key, lists are replaced whole.
     (tmp_path / "base.yaml").write_text("seeds: [0, 1, 2]\ntrain: {iters: 10, lr: 0.1}\n")
     (tmp_path / "mid.yaml").write_text("extends: base\nseeds: [5]\ntrain: {iters: 20}\n")

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from conftest import BIN, ROOT, tool_env
+from mrcfa.experiments.jobs import Plan
 from mrcfa.experiments.registry import load_registry
-from mrcfa.provenance import KINDS, current, tag
+from mrcfa.provenance import CODE, KINDS, current, tag
 
 SNAKEMAKE = [str(BIN / "snakemake")]
 
@@ -139,7 +140,7 @@ def test_the_seeds_config_plans_its_seeds_and_every_analysis_step_reads_exactly_
                     "seeds=[0,2]").stdout
     counts = job_counts(out)
     analysis = re.findall(r"-m analysis \w+ --profile smoke .*", out)
-    steps = ("table", "table_plot", "training_curves", "draw_figure3", "claims", "report")
+    steps = ("table", "table_plot", "training_curves", "figure", "claims", "report")
     assert len(analysis) == sum(counts[s] for s in steps) == 6 + 3 + 4
     assert all("--seeds 0,2 " in line for line in analysis), analysis
     table2 = snakemake(pipeline_dir, "table2", "-n", "--cores", "2", "--config", "profile=smoke", "seeds=[0,2]").stdout
@@ -303,25 +304,36 @@ def test_dvc_files_match_the_registry():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_dvc_stages_are_the_registry_jobs(tmp_path):
-    """What DVC resolves from the templates: one train and evaluate per run and seed, a benchmark per run of a
-    table with speed, memory or parameter columns, one per table whose claims compare FPS (its rows timed
-    together), a stage per table, nothing else of those kinds."""
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    dvc(tmp_path, "init", "--no-scm", "-q")
-    registry = load_registry(ROOT / "experiments/registry.yaml")
-    profile = yaml.safe_load((ROOT / "params.yaml").read_text())["profile"]
-    runs = {r for t in [*registry.tables, *registry.figures] for r in registry.table_runs(t)}
-    seeds = registry.seeds(profile)
-    expected = ({f"train@{r}-{s}" for r in runs for s in seeds} | {f"evaluate@{r}-{s}" for r in runs for s in seeds}
-                | {f"bench@{r}" for t in registry.tables if registry.needs_bench(t) for r in registry.table_runs(t)}
-                | {f"bench_table@{t}" for t in registry.bench_tables()}
-                | set(registry.tables) | set(registry.figures))
-    listed = set(dvc(tmp_path, "stage", "list", "--name-only").stdout.split())
-    kinds = ("train@", "evaluate@", "bench@", "bench_table@", "table", "figure")
-    assert {s for s in listed if s.startswith(kinds)} == expected
-    assert {"synth@synth_vspw", "claims", "report", "plot@table2"} <= listed
+def planned_files(output: str) -> dict[frozenset, frozenset]:
+    """A dry run's jobs with files: their outputs -> their inputs."""
+    jobs = {}
+    for block in re.split(r"\n\[[^\]]+\]\n", output):
+        fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))
+        if "output" in fields:
+            jobs[frozenset(fields["output"].split(", "))] = frozenset(filter(None, fields.get("input", "").split(", ")))
+    return jobs
+
+
+def test_both_engines_run_the_planned_jobs(pipeline_dir):
+    """The demo's plan, what Snakemake schedules from it, and the committed dvc.yaml as DVC reads it: the same
+    jobs with the same inputs and outputs (DVC also depends on the code each job runs and the weights it reads)."""
+    plan = Plan(load_registry(ROOT / "experiments/registry.yaml"), "demo")
+    jobs = plan.jobs()
+    assert {o for j in jobs for o in j.outputs} >= {i for j in jobs for i in j.inputs}  # nothing is left unmade
+    planned = {frozenset(j.outputs): frozenset(j.inputs) for j in jobs}
+    out = snakemake(pipeline_dir, "all", "-n", "--config", "profile=demo").stdout
+    assert planned_files(out) == planned
+    assert yaml.safe_load((ROOT / "params.yaml").read_text())["profile"] == "demo"
+    shutil.copy(ROOT / "dvc.yaml", pipeline_dir / "dvc.yaml")
+    dvc(pipeline_dir, "init", "--no-scm", "-q")
+    assert set(dvc(pipeline_dir, "stage", "list", "--name-only").stdout.split()) == {j.name for j in jobs}
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for job in jobs:
+        stage = stages[job.name]
+        outs = [next(iter(o)) if isinstance(o, dict) else o
+                for key in ("outs", "metrics", "plots") for o in stage.get(key, [])]
+        assert sorted(outs) == sorted(job.outputs) and stage["deps"] == [*job.inputs, *job.sources, *job.code]
+        assert job.shell() in stage["cmd"] and (job.kind not in ("train", "evaluate", "benchmark", "bench_table") or CODE == job.code)
 
 
 def test_dvc_drift_is_detected(tmp_path):
@@ -336,9 +348,9 @@ def test_dvc_drift_is_detected(tmp_path):
     (tmp_path / "dvc.yaml").write_text(text.replace("/seed0/metrics.json\n", "/seed9/metrics.json\n", 1))
     proc = generate_dvc(tmp_path, "--check")
     assert proc.returncode == 1 and "dvc.yaml" in proc.stderr
-    (tmp_path / "dvc.yaml").write_text(text.replace("  # ---- generated", "  # generated", 1))
-    proc = generate_dvc(tmp_path)
-    assert proc.returncode == 2 and proc.stderr.startswith("error: dvc.yaml has lost its line")
+    assert generate_dvc(tmp_path).returncode == 0 and (tmp_path / "dvc.yaml").read_text() == text
+    proc = generate_dvc(tmp_path, "--profile", "nope")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "unknown profile 'nope'" in proc.stderr
 
 
 @pytest.mark.slow
@@ -353,7 +365,7 @@ def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
     shutil.copy(ROOT / ".dvcignore", pipeline_dir / ".dvcignore")
     proc = generate_dvc(pipeline_dir, "--profile", "smoke")
     assert proc.returncode == 0, proc.stderr
-    assert "train@mrcfa_b1_l1-0" in dvc(pipeline_dir, "dag", "table3").stdout
+    assert "train-mrcfa_b1_l1-seed0" in dvc(pipeline_dir, "dag", "table3").stdout
     dvc(pipeline_dir, "repro", "table3")
     assert (pipeline_dir / "results/smoke/tables/table3.md").is_file()
     text = dvc(pipeline_dir, "metrics", "show", "--json").stdout
@@ -366,7 +378,7 @@ def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
     status = json.loads(dvc(pipeline_dir, "status", "--json", "--with-deps", "table3").stdout)
     registry = load_registry(ROOT / "experiments/registry.yaml")
     runs, seeds = registry.table_runs("table3"), registry.seeds("smoke")
-    expected = ({f"{kind}@{r}-{s}" for kind in ("train", "evaluate") for r in runs for s in seeds}
-                | {f"bench@{r}" for r in runs if registry.needs_bench("table3")})
+    expected = ({f"{kind}-{r}-seed{s}" for kind in ("train", "evaluate") for r in runs for s in seeds}
+                | {f"benchmark-{r}" for r in runs if registry.needs_bench("table3")})
     assert set(status) == expected, status
     assert all({"changed deps": {"mrcfa/models": "modified"}} in status[s] for s in status), status

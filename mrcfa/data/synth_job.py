@@ -15,10 +15,10 @@ def profile_settings(registry: str | Path | None, profile: str, dataset: str) ->
     """A profile's generator settings for `dataset`, and the folder its runs read that dataset from."""
     from mrcfa.experiments.registry import load_registry
 
-    ds = load_registry(registry).profile(profile)["datasets"][dataset]
-    if ds.get("source") != "synth":
-        raise UserError(f"profile {profile!r} reads {dataset} from disk ({ds.get('root')}); nothing to synthesise")
-    return SynthSettings.from_section(ds.get("synth", {}), ds["num_classes"]), ds["root"]
+    ds = load_registry(registry).load_profile(profile).dataset(dataset)
+    if not ds.synthetic:
+        raise UserError(f"profile {profile!r} reads {dataset} from disk ({ds.root}); nothing to synthesise")
+    return SynthSettings.from_section(ds.synth, ds.num_classes), ds.root
 
 
 def synthesise(out: str | None, changes: dict[str, Any], *, profile: str | None = None, dataset: str = "vspw",

@@ -17,6 +17,8 @@ from mrcfa.experiments import schema
 from mrcfa.experiments.files import deep_merge, load_yaml
 
 DEFAULT_SEEDS = (0,)
+STEPS = ("train", "evaluate", "bench")  # the steps a profile's `resources:` sizes
+DEFAULT_RUNTIME = {"train": 60, "evaluate": 30, "bench": 15}  # minutes, where a profile names none
 
 
 def read_profile(profiles_dir: str | Path, name: str) -> dict[str, Any]:
@@ -51,6 +53,33 @@ def _read_named(profiles_dir: Path, name: str, where: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class DatasetSpec:
+    """One entry of a profile's `datasets:`: where the dataset is read from, and whether it is generated."""
+
+    name: str
+    root: str
+    source: str | None = None  # "synth": written by the synthetic generator; otherwise the real dataset on disk
+    num_classes: int | None = None
+    synth: dict[str, Any] = field(default_factory=dict)  # the generator's settings
+
+    @property
+    def synthetic(self) -> bool:
+        return self.source == "synth"
+
+
+@dataclass(frozen=True)
+class StepResources:
+    """What one job of a step asks the scheduler for. For training, `threads`, `gpu` and `mem_mb` are per
+    process and `procs` processes make one job (torchrun on one node)."""
+
+    threads: int = 1
+    procs: int = 1
+    gpu: int = 0
+    mem_mb: int = 4000
+    runtime: int = 30  # minutes
+
+
+@dataclass(frozen=True)
 class Profile:
     """A merged profile; `data` is all of it as plain values (what run configs are resolved from)."""
 
@@ -67,14 +96,22 @@ class Profile:
         return Profile(self.name, self.path, {**self.data, "seeds": list(seeds)})
 
     @property
-    def datasets(self) -> dict[str, dict[str, Any]]:
-        return self.data.get("datasets") or {}
+    def datasets(self) -> dict[str, DatasetSpec]:
+        """The declared datasets, by name (the schema has checked their fields)."""
+        declared = self.data.get("datasets") or {}
+        return {name: DatasetSpec(name=name, root=ds["root"], source=ds.get("source"),
+                                  num_classes=ds.get("num_classes"), synth=ds.get("synth") or {})
+                for name, ds in declared.items()}
 
-    @property
-    def resources(self) -> dict[str, dict[str, Any]]:
-        """Per step (train, evaluate, bench): threads, mem_mb, runtime, gpu; train's are per process, and its
-        `procs` says how many processes one training job runs."""
-        return self.data.get("resources") or {}
+    def dataset(self, name: str) -> DatasetSpec:
+        if name not in self.datasets:
+            raise ConfigError(f"profiles/{self.name}.yaml: datasets.{name} is not declared")
+        return self.datasets[name]
+
+    def step(self, step: str) -> StepResources:
+        """The resources of one job of `step` (train, evaluate, bench): the profile's `resources:`, else defaults."""
+        given = (self.data.get("resources") or {}).get(step, {})
+        return StepResources(**{"runtime": DEFAULT_RUNTIME[step], **given})
 
     @property
     def table_bench(self) -> TableBenchConfig:
@@ -82,15 +119,14 @@ class Profile:
         return _table_bench(self.data, self.name)
 
     def dataset_root(self, dataset: str) -> Path | None:
-        root = self.datasets.get(dataset, {}).get("root")
-        return Path(root) if root else None
+        return Path(self.datasets[dataset].root) if dataset in self.datasets else None
 
     def synthetic(self, dataset: str) -> bool:
         """Is this dataset generated (`source: synth`) rather than the real one on disk?"""
-        return self.datasets.get(dataset, {}).get("source") == "synth"
+        return dataset in self.datasets and self.datasets[dataset].synthetic
 
     def num_classes(self, dataset: str) -> int | None:
-        return self.datasets.get(dataset, {}).get("num_classes")
+        return self.datasets[dataset].num_classes if dataset in self.datasets else None
 
 
 def load_profile(profiles_dir: str | Path, name: str) -> Profile:

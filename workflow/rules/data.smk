@@ -6,21 +6,21 @@ rule synth:
         layout.SYNTH_SUMMARY,
     log:
         path(layout.log("synth_{dataset}")),
-    threads: 1
+    params:
+        cmd=command("synth"),
     shell:
-        "{MRCFA} synth --profile {wildcards.profile} --dataset {wildcards.dataset} --json > {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"
 
 
 rule data_check:
     output:
         path(layout.DATA_CHECK),
-    params:
-        root=lambda wc: REGISTRY.profile(wc.profile)["datasets"][wc.dataset]["root"],
     log:
         path(layout.log("data_check_{dataset}")),
-    threads: 1
+    params:
+        cmd=command("data_check"),
     shell:
-        "{MRCFA} data check {params.root:q} --dataset {wildcards.dataset} --fast --json > {output} 2> {log}"
+        "{params.cmd} > {output} 2> {log}"
 
 
 rule weights_check:
@@ -32,7 +32,6 @@ rule weights_check:
     log:
         path(layout.log("weights_check_{backbone}")),
     params:
-        path="weights/mit_{backbone}.pth",
-    threads: 1
+        cmd=command("weights_check"),
     shell:
-        "{MRCFA} weights check --arch mit_{wildcards.backbone} {params.path:q} --json > {output} 2> {log}"
+        "{params.cmd} > {output} 2> {log}"

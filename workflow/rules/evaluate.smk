@@ -4,19 +4,19 @@
 
 rule evaluate:
     input:
-        model=path(layout.MODEL),
+        inputs("evaluate"),
     output:
         metrics=path(layout.METRICS),
         samples=directory(path(layout.SAMPLES)),
     log:
         path(layout.log("evaluate/" + layout.JOB)),
-    threads: res("evaluate", "threads", 1)
+    threads: threads_of("evaluate")
     resources:
-        gpu=res("evaluate", "gpu", 0),
-        mem_mb=res("evaluate", "mem_mb", 4000),
-        runtime=runtime("evaluate", 30),
+        gpu=resource("evaluate", "gpu"),
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=runtime("evaluate"),
+    params:
+        cmd=command("evaluate"),
     # The Cityscapes layout saves no samples: its folder then stays empty.
     shell:
-        "mkdir -p {output.samples:q} && OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
-        "{MRCFA} evaluate --profile {wildcards.profile} --run {wildcards.run} --seed {wildcards.seed} "
-        "--threads {threads} --json > {log} 2>&1"
+        "mkdir -p {output.samples:q} && OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- {params.cmd} > {log} 2>&1"

@@ -4,73 +4,53 @@
 #   snakemake released --config profile=paper
 
 
-def released_applies(profile):
-    """The files are VSPW models: they are evaluated on real-data profiles only."""
-    return REGISTRY.profile(profile)["datasets"].get("vspw", {}).get("source") != "synth"
-
-
-def released_present(profile):
-    """Runs whose released checkpoint is on disk."""
-    return [run for run, path in REGISTRY.released.items() if released_applies(profile) and os.path.isfile(path)]
-
-
 def released_note(profile):
-    if not released_applies(profile):
+    p = plan(profile)
+    if not p.released_applies():
         return f"released checkpoints are VSPW models: evaluate them with --config profile=paper, not {profile}"
-    missing = [f"{path} (MRCFA {run})" for run, path in REGISTRY.released.items() if not os.path.isfile(path)]
+    missing = [f"{ckpt} (MRCFA {run})" for run, ckpt in REGISTRY.released.items() if run not in p.released_present()]
     if not missing:
         return "every released checkpoint is present"
     return ("not found, so left out: " + ", ".join(missing) + ". Download the authors' trained weights "
-            "(README: 'Evaluating the released checkpoints') and save each file under that name.")
-
-
-def released_metrics(profile):
-    return [path(layout.RELEASED_RUN + "/" + layout.METRICS_FILE, profile=profile, run=run)
-            for run in released_present(profile)]
-
-
-def released_table_outputs(profile):
-    return [path(f"{layout.RELEASED}/table5{suffix}", profile=profile) for suffix in layout.TABLE_SUFFIXES]
+            "(docs/data.md: 'Evaluating the released checkpoints') and save each file under that name.")
 
 
 rule evaluate_released:
     input:
-        lambda wc: REGISTRY.released[wc.run],
+        inputs("evaluate_released"),
     output:
         metrics=path(layout.RELEASED_RUN + "/" + layout.METRICS_FILE),
         samples=directory(path(layout.RELEASED_RUN + "/" + layout.SAMPLES_DIR)),
     log:
         path(layout.log("released/{run}")),
-    threads: res("evaluate", "threads", 1)
+    threads: threads_of("evaluate_released")
     resources:
-        gpu=res("evaluate", "gpu", 0),
-        mem_mb=res("evaluate", "mem_mb", 4000),
-        runtime=runtime("evaluate", 30),
+        gpu=resource("evaluate_released", "gpu"),
+        mem_mb=resource("evaluate_released", "mem_mb"),
+        runtime=runtime("evaluate_released"),
     params:
-        out=path(layout.RELEASED_RUN),
+        cmd=command("evaluate_released"),
     shell:
-        "mkdir -p {output.samples:q} && OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- "
-        "{MRCFA} evaluate --profile {wildcards.profile} --run {wildcards.run} --weights {input:q} "
-        "--out {params.out:q} --threads {threads} --json > {log} 2>&1"
+        "mkdir -p {output.samples:q} && OMP_NUM_THREADS={threads} {GPU} {resources.gpu} -- {params.cmd} > {log} 2>&1"
 
 
 rule released_table:
     """Table 5 with the released checkpoints' column group, whatever else has been trained yet."""
     input:
-        lambda wc: released_metrics(wc.profile),
+        inputs("released_table"),
     output:
-        released_table_outputs("{profile}"),
+        [path(f"{layout.RELEASED}/table5{suffix}") for suffix in layout.TABLE_SUFFIXES],
     params:
         note=lambda wc: released_note(wc.profile),
-        out=path(layout.RELEASED),
+        cmd=command("released_table"),
     message:
         "{params.note}"
     log:
         path(layout.log("released/table5")),
     shell:
-        "{ANALYSIS} tables --profile {wildcards.profile} --only table5 --out {params.out:q} > {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"
 
 
 rule released:
     input:
-        released_table_outputs(PROFILE),
+        TARGETS["released"],

@@ -7,15 +7,9 @@ FIGURE = path(layout.FIGURES + "/{plot}")
 TRAINING_CURVES = layout.figure_files(layout.PLOT_FILES["training"])
 
 
-def table_runs_everywhere():
-    """Every run a table or figure reads, once."""
-    return list(dict.fromkeys(r for t in [*REGISTRY.tables, *REGISTRY.figures] for r in REGISTRY.table_runs(t)))
-
-
 rule table:
     input:
-        lambda wc: REGISTRY.table_inputs(wc.table, wc.profile, seeds_of(wc.profile))
-        + (released_metrics(wc.profile) if wc.table == "table5" else []),
+        inputs("table"),
     output:
         report(TABLE + ".md", caption="../report/table.rst", category="Tables",
                labels={"table": "{table}", "file": "ours"}),
@@ -33,53 +27,47 @@ rule table:
     log:
         path(layout.log("tables/{table}")),
     params:
-        seeds=seeds_arg,
-    threads: 1
+        cmd=command("table"),
     shell:
-        "{ANALYSIS} tables --profile {wildcards.profile} --only {wildcards.table} --seeds {params.seeds} > {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"
 
 
 rule table_plot:
     """Table 1's and Table 3's trends and Table 2's accuracy / speed / memory trade-off, ours beside the paper's."""
     input:
-        lambda wc: REGISTRY.table_inputs(PLOT_TABLES[wc.plot], wc.profile, seeds_of(wc.profile)),
+        inputs("table_plot"),
     output:
         report(FIGURE + ".png", caption="../report/table_plot.rst", category="Figures"),
         FIGURE + ".pdf",
     wildcard_constraints:
         plot="|".join(PLOT_TABLES),
-    params:
-        table=lambda wc: PLOT_TABLES[wc.plot],
-        seeds=seeds_arg,
     log:
         path(layout.log("figures/{plot}")),
-    threads: 1
+    params:
+        cmd=command("table_plot"),
     shell:
-        "{ANALYSIS} plots --profile {wildcards.profile} --only {params.table} --seeds {params.seeds} --jobs 1 "
-        "> {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"
 
 
 rule training_curves:
     """Every trained run's loss curve, one panel per run (the report shows it)."""
     input:
-        lambda wc: [path(layout.HISTORY, profile=wc.profile, run=r, seed=s) for r in table_runs_everywhere()
-                    for s in seeds_of(wc.profile)],
+        inputs("training_curves"),
     output:
         report(TRAINING_CURVES[0], caption="../report/training.rst", category="Figures"),
         TRAINING_CURVES[1],
     log:
         path(layout.log("figures/training_curves")),
     params:
-        seeds=seeds_arg,
-    threads: 1
+        cmd=command("training_curves"),
     shell:
-        "{ANALYSIS} plots --profile {wildcards.profile} --only training --seeds {params.seeds} --jobs 1 > {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"
 
 
 rule claims:
     """Every claim of the registry decided on the profile's results: effect, 95 % interval, verdict."""
     input:
-        lambda wc: REGISTRY.claims_inputs(wc.profile, seeds_of(wc.profile)),
+        inputs("claims"),
     output:
         report(path(layout.CLAIMS + ".md"), caption="../report/claims.rst", category="Claims",
                labels={"table": "all", "file": "claims"}),
@@ -87,43 +75,38 @@ rule claims:
     log:
         path(layout.log("claims")),
     params:
-        seeds=seeds_arg,
-    threads: 1
+        cmd=command("claims"),
     shell:
-        "{ANALYSIS} claims --profile {wildcards.profile} --seeds {params.seeds} --track > {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"
 
 
-rule draw_figure3:
+rule figure:
     """Predicted frames of the figure's runs (their first seed's samples) beside the input and the ground truth."""
     input:
-        lambda wc: [path(layout.SAMPLES, profile=wc.profile, run=r, seed=seeds_of(wc.profile)[0])
-                    for r in REGISTRY.table_runs("figure3")],
+        inputs("figure"),
     output:
-        report(figure_outputs("{profile}")[0], caption="../report/figure3.rst", category="Figures"),
-        figure_outputs("{profile}")[1],
+        report(path(layout.FIGURES + "/{figure}.png"), caption="../report/figure3.rst", category="Figures"),
+        path(layout.FIGURES + "/{figure}.pdf"),
+    wildcard_constraints:
+        figure="|".join(REGISTRY.figures) or "^$",
     log:
-        path(layout.log("figures/figure3")),
+        path(layout.log("figures/{figure}")),
     params:
-        seeds=seeds_arg,
-    threads: 1
+        cmd=command("figure"),
     shell:
-        "{ANALYSIS} plots --profile {wildcards.profile} --only figure3 --seeds {params.seeds} --jobs 1 > {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"
 
 
 rule report:
     """The self-contained reproduction report; it embeds the figures above and rewrites none of their files."""
     input:
-        lambda wc: [f for t in TABLES for f in table_outputs(wc.profile, t) + table_plot_outputs(wc.profile, t)],
-        lambda wc: figure_outputs(wc.profile),
-        TRAINING_CURVES[0],
-        path(layout.CLAIMS + ".csv"),
+        inputs("report"),
     output:
         html=path(layout.REPORT + ".html"),
         md=path(layout.REPORT + ".md"),
     log:
         path(layout.log("report")),
     params:
-        seeds=seeds_arg,
-    threads: 1
+        cmd=command("report"),
     shell:
-        "{ANALYSIS} report --profile {wildcards.profile} --seeds {params.seeds} --no-rebuild > {log} 2>&1"
+        "{params.cmd} > {log} 2>&1"

@@ -5,23 +5,20 @@
 
 rule train:
     input:
-        data=lambda wc: dataset_marker(wc.profile, run_dataset(wc.run)),
-        weights=lambda wc: weights_marker(wc.profile, wc.run),
+        inputs("train"),
     output:
         model=path(layout.MODEL),
         history=path(layout.HISTORY),
         summary=path(layout.TRAIN_JSON),
     log:
         path(layout.log("train/" + layout.JOB)),
-    threads: train_total("threads", 1)
-    params:
-        threads=train_process_threads,
-        launch=train_launcher,
+    threads: threads_of("train")
     resources:
-        gpu=train_total("gpu", 0),
-        mem_mb=train_total("mem_mb", 4000),
-        runtime=runtime("train", 60),
+        gpu=resource("train", "gpu"),
+        mem_mb=resource("train", "mem_mb"),
+        runtime=runtime("train"),
+    params:
+        cmd=command("train"),
+        threads=lambda wc, threads: max(1, threads // job("train", wc).resources.procs),
     shell:
-        "OMP_NUM_THREADS={params.threads} {GPU} {resources.gpu} -- "
-        "{params.launch} train --profile {wildcards.profile} --run {wildcards.run} --seed {wildcards.seed} "
-        "--threads {params.threads} --json > {log} 2>&1"
+        "OMP_NUM_THREADS={params.threads} {GPU} {resources.gpu} -- {params.cmd} > {log} 2>&1"
