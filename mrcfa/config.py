@@ -268,8 +268,8 @@ def check_schema(validator: Any, data: Any, prefix: str) -> None:
     """Raise a one-line `ConfigError` "<prefix><dotted field>: <problem>" when `data` breaks the schema."""
     error = best_match(validator.iter_errors(data))
     if error is not None:
-        field, problem = _describe(error)
-        raise ConfigError(f"{prefix}{field}: {problem}" if field else f"{prefix.rstrip(' .:')}: {problem}")
+        where, problem = _describe(error)
+        raise ConfigError(f"{prefix}{where}: {problem}" if where else f"{prefix.rstrip(' .:')}: {problem}")
 
 
 @cache
