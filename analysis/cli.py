@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from mrcfa.layout import PLOT_FILES
 
@@ -57,7 +58,8 @@ def _error(msg: str) -> int:
     return 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--profile", required=True, help="profile name (experiments/profiles/<name>.yaml), e.g. demo")
     common.add_argument("--results", default="results", help="results root holding <profile>/runs (default: results)")
@@ -76,14 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "expected")
     common.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_MISSING} if any run the outputs need is missing")
+    return common
 
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis",
-        description="Regenerate the MRCFA paper's tables, plots and a reproduction report from results.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="{tables,plots,report,claims,summary,stale}")
+
+def _add_writers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """tables, plots and report: the commands that write files."""
     t = sub.add_parser("tables", parents=[common], help="write LaTeX/Markdown/CSV tables and versus-the-paper twins",
                        description="Write tableN.{tex,md,csv} and tableN_vs_paper.{tex,md,csv}.")
     t.add_argument("--out", help="folder for the table files (default: results/<profile>/tables)")
@@ -99,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-rebuild", action="store_true",
                    help="write only report.{html,md}, embedding the figures already under figures/ (what the "
                         "pipeline does: its table, claims and plot steps own those files)")
+
+
+def _add_readers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """claims, summary and stale: the commands that decide or print (claims also writes its files)."""
     c = sub.add_parser("claims", parents=[common], help="decide the paper's claims: claims.{csv,md}, printed",
                        description="Decide every claim of the registry on the profile's results (effect, 95 %% "
                                    "interval over seeds, verdict); write results/<profile>/claims.{csv,md} and "
@@ -121,11 +124,118 @@ def build_parser() -> argparse.ArgumentParser:
                                    "code than today's, e.g. for `snakemake table2 --forcerun $(python -m analysis "
                                    "stale --profile demo --only table2)`. Writes nothing.")
     s.add_argument("--only", action="append", metavar="TABLE", help="only the runs of these tables, e.g. table2")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Regenerate the MRCFA paper's tables, plots and a reproduction report from results.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{tables,plots,report,claims,summary,stale}")
+    common = _common()
+    _add_writers(sub, common)
+    _add_readers(sub, common)
     return parser
 
 
 def _warn(msg: str) -> None:
     print(f"warning: {msg}", file=sys.stderr)
+
+
+def _conflict(args: argparse.Namespace) -> str | None:
+    """What is wrong with the claims command's flags together, if anything."""
+    plan = args.command == "claims" and args.plan
+    if args.command == "claims" and args.json and not plan:
+        return "--json goes with --plan"
+    if plan and args.track:
+        return "--plan writes nothing: drop --track"
+    return None
+
+
+def _keys(parser: argparse.ArgumentParser, ws: Any, command: str, only: list[str] | None) -> list[str]:
+    """The tables or plots the command covers: --only's, else all it knows."""
+    if command in ("tables", "claims", "summary", "stale"):
+        valid = list(ws.registry.tables)
+        keys = only or valid
+    elif command == "plots":
+        valid = list(PLOT_NAMES)
+        keys = only or valid
+    else:
+        valid = keys = list(ws.registry.tables) + list(ws.registry.figures)
+    unknown = [k for k in keys if k not in valid]
+    if unknown:
+        parser.error(f"unknown name(s) for --only: {', '.join(unknown)}; choose from {', '.join(valid)}")
+    return keys
+
+
+def _print_stale(ws: Any, results: str, keys: list[str]) -> None:
+    runs = {r for k in keys for r in ws.registry.table_runs(k)}
+    paths = dict.fromkeys(s.path(results, ws.profile.name) for s in ws.stale_files if s.run in runs)
+    print("".join(f"{p}\n" for p in paths), end="")
+
+
+def _stop_for_missing(ws: Any, args: argparse.Namespace, keys: list[str]) -> bool:
+    """Warn about the runs the outputs need that are missing; True when --strict makes that an error."""
+    # Plots named after a table read that table's runs; 'training' reads every run's history.
+    needed = [k for k in keys if k in ws.registry.tables or k in ws.registry.figures]
+    if args.command == "claims":
+        needed = [k for k in needed if ws.registry.claims_of(k)]
+    missing = ws.missing(needed)
+    if not missing:
+        return False
+    _warn(f"{len(missing)} run(s) missing or incomplete for {', '.join(needed)}:")
+    for m in missing:
+        print(f"  - {m.describe()}", file=sys.stderr)
+    if args.strict:
+        print(f"error: --strict and {len(missing)} run(s) missing", file=sys.stderr)
+    return args.strict
+
+
+def _claims(ws: Any, args: argparse.Namespace, keys: list[str], only: list[str] | None) -> list[Any] | None:
+    """Print the plan (None: nothing written) or decide the claims, writing their files unless --only."""
+    if args.plan:
+        from analysis.plan import make_plan, plan_json, plan_text
+
+        made = make_plan(ws, keys)
+        print(plan_json(made) if args.json else plan_text(made))
+        return None
+    from analysis.claims import build_claims, evaluate_claims, markdown_claims
+
+    written = [] if only else build_claims(ws)
+    results = evaluate_claims(ws, keys)
+    print(markdown_claims(results, ws.profile.name,
+                          "The paper's claims" if not only else f"Claims of {', '.join(keys)}"))
+    if args.track and written:
+        from mrcfa.tracking.profile_run import log_claims
+
+        datasets = sorted({ws.registry.dataset_of(r) for c in ws.registry.claims.values() for r in c.runs})
+        log_claims(ws.profile.name, datasets, written, {r.spec.id: r.verdict for r in results})
+    return written
+
+
+def _run(ws: Any, args: argparse.Namespace, keys: list[str], only: list[str] | None) -> list[Any] | None:
+    """Run the command; the files it wrote, or None when it only prints."""
+    if args.command == "tables":
+        from analysis.tables import build_tables
+
+        return build_tables(ws, keys, args.out)
+    if args.command == "plots":
+        from analysis.plots import build_plots
+
+        return [p for f in build_plots(ws, keys, args.jobs) for p in (f.png, f.pdf)]
+    if args.command == "summary":
+        from analysis.summary import summary_text
+
+        print(summary_text(ws, keys))
+        return None
+    if args.command == "claims":
+        return _claims(ws, args, keys, only)
+    from analysis.report import build_report
+
+    paths = build_report(ws, args.jobs, rebuild=not args.no_rebuild)
+    return [paths.html, paths.markdown]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,11 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = _seeds(args.seeds)
     except ValueError as exc:
         return _error(str(exc))
-    plan = args.command == "claims" and args.plan
-    if args.command == "claims" and args.json and not plan:
-        return _error("--json goes with --plan")
-    if plan and args.track:
-        return _error("--plan writes nothing: drop --track")
+    conflict = _conflict(args)
+    if conflict:
+        return _error(conflict)
 
     # Imported here so that `--help` and argument errors answer instantly.
     from analysis.workspace import open_workspace
@@ -150,72 +258,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ws = open_workspace(args.profile, args.results, args.registry, args.profiles_dir, args.from_mlflow, seeds)
     except (FileNotFoundError, ValueError) as exc:  # ValueError: the registry names something unknown
         parser.error(str(exc))
-
-    if args.command in ("tables", "claims", "summary", "stale"):
-        valid = list(ws.registry.tables)
-        keys = only or valid
-    elif args.command == "plots":
-        valid = list(PLOT_NAMES)
-        keys = only or valid
-    else:
-        valid = keys = list(ws.registry.tables) + list(ws.registry.figures)
-    unknown = [k for k in keys if k not in valid]
-    if unknown:
-        parser.error(f"unknown name(s) for --only: {', '.join(unknown)}; choose from {', '.join(valid)}")
+    keys = _keys(parser, ws, args.command, only)
     if args.command == "stale":
-        runs = {r for k in keys for r in ws.registry.table_runs(k)}
-        paths = dict.fromkeys(s.path(args.results, ws.profile.name) for s in ws.stale_files if s.run in runs)
-        print("".join(f"{p}\n" for p in paths), end="")
+        _print_stale(ws, args.results, keys)
         return 0
-
-    # Plots named after a table read that table's runs; 'training' reads every run's history.
-    needed = [k for k in keys if k in ws.registry.tables or k in ws.registry.figures]
-    if args.command == "claims":
-        needed = [k for k in needed if ws.registry.claims_of(k)]
-    missing = ws.missing(needed)
-    if missing:
-        _warn(f"{len(missing)} run(s) missing or incomplete for {', '.join(needed)}:")
-        for m in missing:
-            print(f"  - {m.describe()}", file=sys.stderr)
-        if args.strict:
-            print(f"error: --strict and {len(missing)} run(s) missing", file=sys.stderr)
-            return EXIT_MISSING
-
-    if args.command == "tables":
-        from analysis.tables import build_tables
-
-        written = build_tables(ws, keys, args.out)
-    elif args.command == "plots":
-        from analysis.plots import build_plots
-
-        written = [p for f in build_plots(ws, keys, args.jobs) for p in (f.png, f.pdf)]
-    elif args.command == "summary":
-        from analysis.summary import summary_text
-
-        print(summary_text(ws, keys))
-        return 0
-    elif plan:
-        from analysis.plan import make_plan, plan_json, plan_text
-
-        made = make_plan(ws, keys)
-        print(plan_json(made) if args.json else plan_text(made))
-        return 0
-    elif args.command == "claims":
-        from analysis.claims import build_claims, evaluate_claims, markdown_claims
-
-        written = [] if only else build_claims(ws)
-        results = evaluate_claims(ws, keys)
-        print(markdown_claims(results, ws.profile.name,
-                              "The paper's claims" if not only else f"Claims of {', '.join(keys)}"))
-        if args.track and written:
-            from mrcfa.tracking.profile_run import log_claims
-
-            datasets = sorted({ws.registry.dataset_of(r) for c in ws.registry.claims.values() for r in c.runs})
-            log_claims(ws.profile.name, datasets, written, {r.spec.id: r.verdict for r in results})
-    else:
-        from analysis.report import build_report
-
-        paths = build_report(ws, args.jobs, rebuild=not args.no_rebuild)
-        written = [paths.html, paths.markdown]
-    print(f"wrote {len(written)} file(s) under {ws.out_dir} in {time.perf_counter() - start:.1f} s")
+    if _stop_for_missing(ws, args, keys):
+        return EXIT_MISSING
+    written = _run(ws, args, keys, only)
+    if written is not None:
+        print(f"wrote {len(written)} file(s) under {ws.out_dir} in {time.perf_counter() - start:.1f} s")
     return 0

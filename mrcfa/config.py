@@ -1,9 +1,11 @@
 """Typed run configuration: defaults, validation that names the offending field, canonical hash.
 
-A run's config is resolved (`mrcfa.experiments.resolve`) from three layers (later wins): the dataclass defaults
-below, the profile (`experiments/profiles/<profile>.yaml`: scale of data, model and training) and the run's
-overrides in `experiments/registry.yaml` (what distinguishes one table row from another). No torch import here:
-the CLI's `--help`, Snakemake's parse step and `analysis` read configs too.
+A run's config is resolved (`mrcfa.experiments.resolve`) in five layers, later ones winning: the dataclass
+defaults below; the profile's sections (`experiments/profiles/<profile>.yaml`: scale of data, model and
+training); the profile's entry for the run's dataset (`datasets.<name>`: where and what the data is, then its
+`overrides`); the run's settings in `experiments/registry.yaml` (what distinguishes one table row from another);
+and `--set` on the command line. No torch import here: the CLI's `--help`, Snakemake's parse step and `analysis`
+read configs too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ import os
 import types
 import typing
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
 
 from mrcfa.errors import DataError, UserError, hint
 from mrcfa.experiments.synth import SynthSettings
@@ -191,63 +197,115 @@ class RunConfig:
         return self if root is None else dataclasses.replace(self, data=dataclasses.replace(self.data, root=root))
 
 
-# --- building and validation -------------------------------------------------------------------
+# --- one type system: the dataclasses' annotations as JSON Schema, checked by one validator ------------------
+# The experiments files embed these schemas (`mrcfa.experiments.schema`); `build_section` checks plain values
+# (profiles, the registry's runs, `--set`, saved configs) against the same ones, so every wrong type reads alike.
+
+_SCALARS = {bool: "boolean", int: "integer", float: "number", str: "string"}
+_NAMES = {"integer": "an integer", "number": "a number", "boolean": "true or false", "string": "a string",
+          "array": "a list", "object": "a mapping", "null": "null"}
+# Values may be Python objects, not only YAML: a saved config's tuples are lists, and 1.0 is no integer (it
+# would pass into an int field and change the config's hash).
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many({
+    "array": lambda _, v: isinstance(v, (list, tuple)),
+    "integer": lambda _, v: isinstance(v, int) and not isinstance(v, bool),
+})
+Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
 
 
-def _coerce(value: Any, tp: Any, name: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
+def type_schema(tp: Any) -> dict[str, Any]:
+    """The JSON Schema of one annotated field type (scalars, optional, fixed or open tuples, nested dataclasses)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], name)
+        inner = type_schema(next(a for a in args if a is not type(None)))
+        return inner | {"type": [inner["type"], "null"]}
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{name}: expected a mapping, got {value!r}")
-        return build_section(tp, value, name + ".")
+        return section_schema(tp)
     if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{name}: expected a list, got {value!r}")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], name) for v in value)
-        if len(value) != len(args):
-            raise ConfigError(f"{name}: expected {len(args)} values, got {list(value)!r}")
-        return tuple(_coerce(v, a, name) for v, a in zip(value, args))
+            return {"type": "array", "items": type_schema(args[0])}
+        return {"type": "array", "prefixItems": [type_schema(a) for a in args], "minItems": len(args),
+                "maxItems": len(args)}
     if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{name}: expected a mapping, got {value!r}")
-        return dict(value)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name}: expected true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{name}: expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name}: expected a number, got {value!r}")
+        return {"type": "object"}
+    return {"type": _SCALARS[tp]}
+
+
+def section_schema(cls: type, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    props = {f.name: type_schema(hints[f.name]) for f in dataclasses.fields(cls) if f.name not in skip}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def _dotted(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
+
+
+def _describe(e: ValidationError) -> tuple[str, str]:
+    """(dotted field, what is wrong) for the error `e`, in words a user reads."""
+    where = _dotted(e.absolute_path)
+    if e.validator == "additionalProperties":
+        known = sorted(e.schema.get("properties", {}))
+        extra = sorted(set(e.instance) - set(known))[0]
+        return _dotted([*e.absolute_path, extra]), f"unknown field; {hint(extra, known)}"
+    if e.validator == "required":
+        missing = next(k for k in e.validator_value if k not in e.instance)
+        return _dotted([*e.absolute_path, missing]), "missing"
+    if e.validator == "type":
+        wanted = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
+        return where, f"expected {' or '.join(_NAMES[t] for t in wanted)}, got {e.instance!r}"
+    if e.validator in ("minItems", "maxItems") and "prefixItems" in e.schema:
+        return where, f"expected {len(e.schema['prefixItems'])} values, got {e.instance!r}"
+    if e.validator == "enum":
+        return where, f"must be one of {', '.join(map(str, e.validator_value))}, got {e.instance!r}"
+    return where, e.message
+
+
+def check_schema(validator: Any, data: Any, prefix: str) -> None:
+    """Raise a one-line `ConfigError` "<prefix><dotted field>: <problem>" when `data` breaks the schema."""
+    error = best_match(validator.iter_errors(data))
+    if error is not None:
+        where, problem = _describe(error)
+        raise ConfigError(f"{prefix}{where}: {problem}" if where else f"{prefix.rstrip(' .:')}: {problem}")
+
+
+@cache
+def _validator(cls: type) -> Any:
+    return Validator(section_schema(cls))
+
+
+def _typed(value: Any, schema: dict[str, Any]) -> Any:
+    """A checked plain value as its field holds it: lists become tuples, integers floats where numbers are meant."""
+    if isinstance(value, (list, tuple)):
+        items = schema.get("prefixItems") or [schema["items"]] * len(value)
+        return tuple(_typed(v, s) for v, s in zip(value, items))
+    if isinstance(value, int) and not isinstance(value, bool) and schema["type"] in ("number", ["number", "null"]):
         return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{name}: expected a string, got {value!r}")
-        return value
-    return value
+    return dict(value) if isinstance(value, dict) else value
+
+
+def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    hints, props = typing.get_type_hints(cls), _validator(cls).schema["properties"]
+    kwargs = {k: _build(hints[k], v, f"{prefix}{k}.") if dataclasses.is_dataclass(hints[k]) else _typed(v, props[k])
+              for k, v in values.items()}
+    obj = cls(**kwargs)
+    validator = _VALIDATORS.get(cls)
+    return validator(obj, prefix) if validator else obj
 
 
 def build_section(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
     """Build and validate one config dataclass from plain values; errors name `prefix` + the field."""
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{prefix}{unknown[0]}: unknown field; {hint(unknown[0], sorted(known))}")
-    kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in values.items()}
-    obj = cls(**kwargs)
-    validator = _VALIDATORS.get(cls)
-    return validator(obj, prefix) if validator else obj
+    check_schema(_validator(cls), values, prefix)
+    return _build(cls, values, prefix)
+
+
+def with_sections(cfg: RunConfig, sections: dict[str, dict[str, Any]]) -> RunConfig:
+    """`cfg` with the named sections built afresh from plain values, the rest kept as they are."""
+    built = {name: build_section(type(getattr(cfg, name)), values, f"{name}.") for name, values in sections.items()}
+    return _validate_run(dataclasses.replace(cfg, **built), "")
 
 
 def _check(cond: bool, name: str, msg: str) -> None:

@@ -1,7 +1,8 @@
 """`--set SECTION.FIELD=VALUE`: config fields changed on the command line.
 
-Values are YAML, as in the profiles (`0.3`, `true`, `[-6, -3]`, `null`); the resolved config validates them
-exactly as it validates the registry's, so a wrong name or value is an error naming the field.
+Values are YAML, as in the profiles (`0.3`, `true`, `[-6, -3]`, `null`); the config built with them is checked
+by the validator that checks the profiles and the registry (`mrcfa.config.check_schema`, then each section's
+range checks), so a wrong name or value is a one-line error naming the field.
 """
 
 from __future__ import annotations

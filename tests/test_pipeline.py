@@ -215,7 +215,19 @@ def test_smoke_table2_end_to_end_with_mlflow_then_one_more_seed(pipeline_dir):
     seed 1's jobs and the table reads both seeds; a dry run of `seeds=[0,1,2,3]` plans seeds 2 and 3's only."""
     args = ("table2", "--cores", "2", "--config", "profile=smoke", "exclusive_bench=false")
     snakemake(pipeline_dir, *args)
-    tables = pipeline_dir / "results" / "smoke" / "tables"
+    check_smoke_table2(pipeline_dir / "results" / "smoke" / "tables")
+    assert undeclared_files(pipeline_dir, "smoke", "table2") == []  # train, evaluate, bench declare all they write
+
+    # A second run has nothing to do.
+    again = snakemake(pipeline_dir, *args)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    check_smoke_mlflow_runs(pipeline_dir)
+    check_one_more_seed(pipeline_dir, args)
+
+
+def check_smoke_table2(tables: Path) -> None:
+    """Table 2's rows, its LaTeX, its versus-the-paper twin and its claims, as the smoke profile makes them."""
     rows = list(csv.DictReader((tables / "table2.csv").open()))
     assert [r["label"] for r in rows] == ["p=100%", "p=90%", "p=70%", "p=50%", "p=30%", "p=10%"]
     for row in rows:
@@ -230,13 +242,9 @@ def test_smoke_table2_end_to_end_with_mlflow_then_one_more_seed(pipeline_dir):
                                             "t2_p10_loses_clearly"]
     assert all(c["verdict"] in ("holds", "contradicted", "inconclusive") for c in claims)
 
-    assert undeclared_files(pipeline_dir, "smoke", "table2") == []  # train, evaluate, bench declare all they write
 
-    # A second run has nothing to do.
-    again = snakemake(pipeline_dir, *args)
-    assert "Nothing to be done" in again.stdout + again.stderr
-
-    # Every job logged into one MLflow run per (run, seed), with the evaluation and benchmark metrics.
+def check_smoke_mlflow_runs(pipeline_dir: Path) -> None:
+    """Every job logged into one MLflow run per (run, seed), with the evaluation and benchmark metrics."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{pipeline_dir / 'mlflow.db'}")
@@ -255,7 +263,10 @@ def test_smoke_table2_end_to_end_with_mlflow_then_one_more_seed(pipeline_dir):
     # Each job tagged the code that made its results: train, evaluate and bench share the run, each its own tag.
     assert {k: run.data.tags.get(tag(k)) for k in KINDS} == {k: current() for k in KINDS}
 
-    # More seeds on demand: only the new seed's jobs, seed 0's files and the benchmarks untouched.
+
+def check_one_more_seed(pipeline_dir: Path, args: tuple[str, ...]) -> None:
+    """More seeds on demand: only the new seed's jobs, seed 0's files and the benchmarks untouched; a dry run of
+    two more plans only theirs."""
     assert table_seeds(pipeline_dir, "table2") == ({"1"}, "0")
     run_dir = pipeline_dir / "results" / "smoke" / "runs"
     first = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,11 +138,7 @@ def test_git_state(tmp_path: Path) -> None:
 def test_sqlite_round_trip_and_resume(tmp_path: Path, template_db: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copy(template_db, tmp_path / "mlflow.db")
-    _git(tmp_path, "init", "-q")
-    (tmp_path / "f.txt").write_text("1")
-    _git(tmp_path, "add", "f.txt")
-    _git(tmp_path, "commit", "-qm", "init")
-    commit = _git(tmp_path, "rev-parse", "HEAD")
+    commit = _one_commit_repo(tmp_path)
     art = tmp_path / "pred.txt"
     art.write_text("hello")
 
@@ -173,9 +170,22 @@ def test_sqlite_round_trip_and_resume(tmp_path: Path, template_db: Path,
     ]
     assert [f.path for f in c.list_artifacts(run_id, "preds")] == ["preds/pred.txt"]
     assert (tmp_path / "mlartifacts" / exp.name / run_id / "artifacts/preds/pred.txt").is_file()
+    _check_resumed_run(c, exp, run_id, capsys)
+    _check_explicit_run_id_wins(c, exp, run_id)
 
-    # A later job of the same run+seed continues that run; equal params are fine, changed ones
-    # keep their first value (MLflow forbids changing) and are reported.
+
+def _one_commit_repo(path: Path) -> str:
+    """A git repository at `path` with one committed file; its commit."""
+    _git(path, "init", "-q")
+    (path / "f.txt").write_text("1")
+    _git(path, "add", "f.txt")
+    _git(path, "commit", "-qm", "init")
+    return _git(path, "rev-parse", "HEAD")
+
+
+def _check_resumed_run(c: MlflowClient, exp: Any, run_id: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A later job of the same run+seed continues that run; equal params are fine, changed ones
+    keep their first value (MLflow forbids changing) and are reported."""
     changed = {**PARAMS, "train": {"iters": 7}, "eval": {"clip": 4}}
     t2 = Tracker(dataset="vspw", profile="demo", run="mrcfa_b1", seed=0, params=changed)
     assert t2.run_id == run_id and c.get_run(run_id).info.status == "RUNNING"
@@ -190,7 +200,9 @@ def test_sqlite_round_trip_and_resume(tmp_path: Path, template_db: Path,
     assert len(c.search_runs([exp.experiment_id])) == 1
     assert "train.iters" in capsys.readouterr().err
 
-    # An explicit run id (from a checkpoint) wins; an exception inside marks the run FAILED.
+
+def _check_explicit_run_id_wins(c: MlflowClient, exp: Any, run_id: str) -> None:
+    """An explicit run id (from a checkpoint) wins; an exception inside marks the run FAILED."""
     with pytest.raises(RuntimeError):
         with Tracker(dataset="vspw", profile="demo", run="other", seed=3, run_id=run_id) as t3:
             assert t3.run_id == run_id

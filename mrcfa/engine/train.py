@@ -15,6 +15,7 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +51,7 @@ def configure_determinism(enabled: bool, device: torch.device) -> None:
 
 
 class StopRequested(Exception):
-    pass
+    """A signal arrived; args: (the signal, the iterations done)."""
 
 
 @dataclass
@@ -97,21 +98,40 @@ def unwrap(model: torch.nn.Module) -> Segmenter:
     return model.module if hasattr(model, "module") else model  # type: ignore[return-value]
 
 
-def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | None = None,
-          track: bool = True, tags: dict[str, str] | None = None, progress: bool = True) -> dict[str, Any]:
-    env = dist.init()
-    device = device or env.device
+@dataclass
+class _Job:
+    """One training job's state, shared by its phases."""
+
+    cfg: RunConfig
+    seed: int
+    paths: RunPaths
+    env: dist.DistEnv
+    device: torch.device
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    use_amp: bool
+    start: int = 0  # the first iteration this process runs (after a resume)
+    history: list[tuple[int, float, float]] = field(default_factory=list)
+    tracker: Any = None
+
+    @property
+    def rank0(self) -> bool:
+        return self.env.rank == 0
+
+
+def _per_rank_batch(cfg: RunConfig, env: dist.DistEnv) -> int:
     tc = cfg.train
     per_rank = tc.batch_size // (env.world * tc.accum_steps)
     if per_rank * env.world * tc.accum_steps != tc.batch_size:
         raise ValueError(f"train.batch_size {tc.batch_size} is not divisible by {env.world} processes × "
                          f"{tc.accum_steps} accumulation steps; set train.accum_steps accordingly")
-    facts = preflight(cfg, device, paths.work) if env.rank == 0 else {}
+    return per_rank
 
-    seed_everything(seed)
-    configure_determinism(tc.deterministic, device)
-    if tc.init_from:  # fine-tuning: the whole model comes from the file
-        model: torch.nn.Module = model_from_file(cfg.model, tc.init_from, "a model to fine-tune from")[0]
+
+def _model(cfg: RunConfig, env: dist.DistEnv, device: torch.device) -> torch.nn.Module:
+    if cfg.train.init_from:  # fine-tuning: the whole model comes from the file
+        model: torch.nn.Module = model_from_file(cfg.model, cfg.train.init_from, "a model to fine-tune from")[0]
     else:
         model = build_model(cfg.model)
     model = model.to(device)
@@ -122,101 +142,162 @@ def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | 
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = build_optimizer(unwrap(model), tc)  # parameter names without DDP's "module." prefix
-    use_amp = tc.amp and device.type == "cuda"
+    return model
+
+
+def _setup(cfg: RunConfig, seed: int, paths: RunPaths, env: dist.DistEnv, device: torch.device) -> _Job:
+    """Seeds, the model (DDP-wrapped when distributed), its optimiser and AMP scaler, in that order."""
+    seed_everything(seed)
+    configure_determinism(cfg.train.deterministic, device)
+    model = _model(cfg, env, device)
+    optimizer = build_optimizer(unwrap(model), cfg.train)  # parameter names without DDP's "module." prefix
+    use_amp = cfg.train.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    return _Job(cfg, seed, paths, env, device, model, optimizer, scaler, use_amp)
 
-    start, history, run_id = 0, [], None
-    if paths.checkpoint.is_file():
-        ckpt = torch.load(paths.checkpoint, map_location="cpu", weights_only=False)
-        if ckpt["config_hash"] != cfg.hash():
-            raise RuntimeError(f"{paths.checkpoint} belongs to another config ({ckpt['config_hash']} vs "
-                               f"{cfg.hash()}); delete it to start over")
-        unwrap(model).load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scaler.load_state_dict(ckpt["scaler"])
-        _set_rng_state(ckpt["rng"])
-        start, history, run_id = ckpt["iter"], ckpt["history"], ckpt.get("mlflow_run_id")
-        print(f"resuming {cfg.run} seed {seed} from iteration {start}/{tc.iters}", file=sys.stderr)
-    tracker = open_tracker(cfg, seed, run_id, tags) if track and env.rank == 0 else None
-    if tracker is not None:
-        tracker.set_tags({"mrcfa.device": str(device), provenance.tag("train"): provenance.current(),
+
+def _resume(job: _Job) -> str | None:
+    """Continue from the job's checkpoint, if any; the MLflow run id it names (None: none)."""
+    cfg, path = job.cfg, job.paths.checkpoint
+    if not path.is_file():
+        return None
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if ckpt["config_hash"] != cfg.hash():
+        raise RuntimeError(f"{path} belongs to another config ({ckpt['config_hash']} vs "
+                           f"{cfg.hash()}); delete it to start over")
+    unwrap(job.model).load_state_dict(ckpt["model"])
+    job.optimizer.load_state_dict(ckpt["optimizer"])
+    job.scaler.load_state_dict(ckpt["scaler"])
+    _set_rng_state(ckpt["rng"])
+    job.start, job.history = ckpt["iter"], ckpt["history"]
+    print(f"resuming {cfg.run} seed {job.seed} from iteration {job.start}/{cfg.train.iters}", file=sys.stderr)
+    return ckpt.get("mlflow_run_id")
+
+
+def _track(job: _Job, run_id: str | None, tags: dict[str, str] | None, facts: dict[str, Any]) -> None:
+    job.tracker = open_tracker(job.cfg, job.seed, run_id, tags)
+    job.tracker.set_tags({"mrcfa.device": str(job.device), provenance.tag("train"): provenance.current(),
                           **{f"mrcfa.{k}": v for k, v in facts.items()}})
-        tracker.monitor_system()
+    job.tracker.monitor_system()
 
-    loader_gen = torch.Generator().manual_seed(seed)  # keeps DataLoader seeding off the global RNG
+
+def _batches(job: _Job, per_rank: int) -> Iterator[dict[str, Any]]:
+    """This process's share of the global sample order, from the job's first iteration on."""
+    cfg, env, tc = job.cfg, job.env, job.cfg.train
+    loader_gen = torch.Generator().manual_seed(job.seed)  # keeps DataLoader seeding off the global RNG
     loader = DataLoader(
-        GlobalSamples(clip_dataset(cfg, seed), seed), batch_size=per_rank,
-        sampler=ChunkSampler(tc.batch_size, env.world, env.rank, tc.accum_steps, start_batch=start),
+        GlobalSamples(clip_dataset(cfg, job.seed), job.seed), batch_size=per_rank,
+        sampler=ChunkSampler(tc.batch_size, env.world, env.rank, tc.accum_steps, start_batch=job.start),
         num_workers=cfg.data.workers, generator=loader_gen, persistent_workers=cfg.data.workers > 0,
     )
-    batches = iter(loader)
+    return iter(loader)
 
-    def save_checkpoint(it: int) -> None:
-        state = {"iter": it, "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-                 "scaler": scaler.state_dict(), "rng": _rng_state(), "history": history,
-                 "config_hash": cfg.hash(), "mlflow_run_id": tracker.run_id if tracker is not None else None}
-        atomic_write(paths.checkpoint, lambda p: torch.save(state, p))
 
+def _save_checkpoint(job: _Job, it: int) -> None:
+    state = {"iter": it, "model": unwrap(job.model).state_dict(), "optimizer": job.optimizer.state_dict(),
+             "scaler": job.scaler.state_dict(), "rng": _rng_state(), "history": job.history,
+             "config_hash": job.cfg.hash(),
+             "mlflow_run_id": job.tracker.run_id if job.tracker is not None else None}
+    atomic_write(job.paths.checkpoint, lambda p: torch.save(state, p))
+
+
+def _step(job: _Job, batches: Iterator[dict[str, Any]], it: int) -> tuple[float, float]:
+    """One optimiser step over `accum_steps` micro-batches: (the loss averaged over all processes, the lr)."""
+    tc, model, device = job.cfg.train, job.model, job.device
+    lr = set_lr(job.optimizer, it, tc)
+    total = 0.0
+    for micro in range(tc.accum_steps):
+        batch = next(batches)
+        frames = batch["frames"].to(device, non_blocking=True)
+        labels = batch["labels"].to(device, non_blocking=True)
+        sync = micro == tc.accum_steps - 1 or job.env.world == 1
+        ctx = model.no_sync() if not sync and hasattr(model, "no_sync") else contextlib.nullcontext()
+        with ctx, torch.autocast(device.type, enabled=job.use_amp):
+            out = model(frames)
+            loss = clip_loss(out, labels, batch["labeled"])["loss"] / tc.accum_steps
+        job.scaler.scale(loss).backward()
+        total += loss.item()
+    job.scaler.step(job.optimizer)
+    job.scaler.update()
+    job.optimizer.zero_grad(set_to_none=True)
+    return dist.mean_across_ranks(total), lr
+
+
+def _record(job: _Job, done: int, loss: float, lr: float) -> None:
+    if done % job.cfg.train.log_every == 0 or done == job.cfg.train.iters:
+        job.history.append((done, loss, lr))
+        if job.tracker is not None:
+            job.tracker.log_metrics({"train_loss": loss, "lr": lr}, step=done)
+
+
+def _loop(job: _Job, batches: Iterator[dict[str, Any]], signals: _Signals, bar: tqdm) -> None:
+    """The iterations left; a checkpoint every `checkpoint_every` and, then stopping, when a signal arrived."""
+    tc = job.cfg.train
+    for it in range(job.start, tc.iters):
+        loss, lr = _step(job, batches, it)
+        done = it + 1
+        _record(job, done, loss, lr)
+        bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", refresh=False)
+        bar.update(1)
+        if job.rank0 and (signals.received or done % tc.checkpoint_every == 0) and done < tc.iters:
+            _save_checkpoint(job, done)
+        if signals.received:
+            raise StopRequested(signals.received, done)
+
+
+def _run_loop(job: _Job, batches: Iterator[dict[str, Any]], progress: bool) -> None:
+    """The loop with SIGTERM/SIGINT caught: a stopped job leaves its checkpoint and exits 128 + the signal."""
     signals = _Signals()
     signals.install()
-    model.train()
-    bar = tqdm(total=tc.iters, initial=start, desc=f"{cfg.run} s{seed}", disable=not progress or env.rank,
-               mininterval=2.0, dynamic_ncols=True)
-    t0 = time.time()
-    done = start
+    job.model.train()
+    bar = tqdm(total=job.cfg.train.iters, initial=job.start, desc=f"{job.cfg.run} s{job.seed}",
+               disable=not progress or job.env.rank, mininterval=2.0, dynamic_ncols=True)
     try:
-        for it in range(start, tc.iters):
-            lr = set_lr(optimizer, it, tc)
-            total = 0.0
-            for micro in range(tc.accum_steps):
-                batch = next(batches)
-                frames = batch["frames"].to(device, non_blocking=True)
-                labels = batch["labels"].to(device, non_blocking=True)
-                sync = micro == tc.accum_steps - 1 or env.world == 1
-                ctx = model.no_sync() if not sync and hasattr(model, "no_sync") else contextlib.nullcontext()
-                with ctx, torch.autocast(device.type, enabled=use_amp):
-                    out = model(frames)
-                    loss = clip_loss(out, labels, batch["labeled"])["loss"] / tc.accum_steps
-                scaler.scale(loss).backward()
-                total += loss.item()
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            total = dist.mean_across_ranks(total)
-            if (it + 1) % tc.log_every == 0 or it + 1 == tc.iters:
-                history.append((it + 1, total, lr))
-                if tracker is not None:
-                    tracker.log_metrics({"train_loss": total, "lr": lr}, step=it + 1)
-            bar.set_postfix(loss=f"{total:.3f}", lr=f"{lr:.2e}", refresh=False)
-            bar.update(1)
-            done = it + 1
-            if env.rank == 0 and (signals.received or done % tc.checkpoint_every == 0) and done < tc.iters:
-                save_checkpoint(done)
-            if signals.received:
-                raise StopRequested(signals.received)
+        _loop(job, batches, signals, bar)
     except StopRequested as e:
-        print(f"\nstopped by signal {e.args[0]} at iteration {done}; the checkpoint in {paths.work} resumes it",
+        signum, done = e.args
+        print(f"\nstopped by signal {signum} at iteration {done}; the checkpoint in {job.paths.work} resumes it",
               file=sys.stderr)
-        if tracker is not None:
-            tracker.close("KILLED")
-        raise SystemExit(128 + int(e.args[0])) from None
+        if job.tracker is not None:
+            job.tracker.close("KILLED")
+        raise SystemExit(128 + int(signum)) from None
     finally:
         bar.close()
         signals.restore()
 
-    result = {"run": cfg.run, "seed": seed, "profile": cfg.profile, "config_hash": cfg.hash(),
-              "overrides": cfg.overrides, "iters": tc.iters, "final_loss": history[-1][1] if history else None,
-              "seconds": round(time.time() - t0, 2), **count_parameters(unwrap(model)), **provenance.stamp()}
-    if env.rank == 0:
-        atomic_write(paths.model, lambda p: torch.save(unwrap(model).state_dict(), p))
+
+def _finish(job: _Job, seconds: float) -> dict[str, Any]:
+    """The summary; process 0 writes the model, the loss history and train.json, and drops the checkpoint."""
+    cfg, paths, history = job.cfg, job.paths, job.history
+    model = unwrap(job.model)
+    result = {"run": cfg.run, "seed": job.seed, "profile": cfg.profile, "config_hash": cfg.hash(),
+              "overrides": cfg.overrides, "iters": cfg.train.iters,
+              "final_loss": history[-1][1] if history else None,
+              "seconds": round(seconds, 2), **count_parameters(model), **provenance.stamp()}
+    if job.rank0:
+        atomic_write(paths.model, lambda p: torch.save(model.state_dict(), p))
         write_text(paths.history, _history_csv(history))
         write_json(paths.train_json, result)
-        if tracker is not None:
-            tracker.log_metrics({"train_seconds": result["seconds"]})
-            tracker.log_artifact(paths.history)
-            tracker.close()
+        if job.tracker is not None:
+            job.tracker.log_metrics({"train_seconds": result["seconds"]})
+            job.tracker.log_artifact(paths.history)
+            job.tracker.close()
         paths.checkpoint.unlink(missing_ok=True)
     dist.barrier()
     return result
 
+
+def train(cfg: RunConfig, seed: int, paths: RunPaths, *, device: torch.device | None = None,
+          track: bool = True, tags: dict[str, str] | None = None, progress: bool = True) -> dict[str, Any]:
+    env = dist.init()
+    device = device or env.device
+    per_rank = _per_rank_batch(cfg, env)
+    facts = preflight(cfg, device, paths.work) if env.rank == 0 else {}
+    job = _setup(cfg, seed, paths, env, device)
+    run_id = _resume(job)
+    if track and job.rank0:
+        _track(job, run_id, tags, facts)
+    batches = _batches(job, per_rank)
+    t0 = time.time()
+    _run_loop(job, batches, progress)
+    return _finish(job, time.time() - t0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mrcfa.config import ConfigError, RunConfig, build_section
+from mrcfa.config import ConfigError, RunConfig, build_section, with_sections
 from mrcfa.experiments.files import deep_merge, nest
 
 DEFAULT_DATASET = "vspw"
@@ -40,7 +40,8 @@ def resolve_run(profile: str, prof: dict[str, Any], run: str, spec: dict[str, An
     cfg = build_section(RunConfig, {"run": run, "profile": profile, **layers}, "")
     if not overrides:
         return cfg
-    changed = build_section(RunConfig, {"run": run, "profile": profile, **deep_merge(layers, nest(overrides))}, "")
+    merged = deep_merge(layers, nest(overrides))
+    changed = with_sections(cfg, {s: merged[s] for s in dict.fromkeys(key.partition(".")[0] for key in overrides)})
     name = run if changed.hash() == cfg.hash() else f"{run}+{changed.hash()[:8]}"
     return dataclasses.replace(changed, run=name, overrides=dict(overrides))
 
