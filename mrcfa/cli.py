@@ -111,7 +111,7 @@ def cmd_weights_check(args: argparse.Namespace) -> int:
                         "neither to compare the file with the architecture it says it is")
     if not Path(args.file).is_file():
         where = ("SegFormer's ImageNet mit_bX.pth files come from the NVlabs/SegFormer release"
-                 if (args.arch or "").startswith("mit_") else "see the README, 'Weights and data'")
+                 if (args.arch or "").startswith("mit_") else "see docs/data.md")
         raise UserError(f"{args.file}: no such file; {where}; put it there (nothing is downloaded at run time)")
     model_cfg = _resolve(args)[1].model if args.run else None
     ckpt, report, target = check_weights(args.file, arch=args.arch, model_cfg=model_cfg)

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 LOCK_RETRY_S = 15.0  # total backoff budget for "database is locked"
 # Marks experiments as model training, not GenAI, for MLflow 3's UI (3.17.2 goes by the "Model training" mode
-# chosen in the browser instead, whatever the tag; the README says how to open the runs table).
+# chosen in the browser instead, whatever the tag; docs/mlflow.md says how to open the runs table).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # URIs that already failed in this process: later trackers stay silent no-ops ("one warning").
 FAILED: set[str] = set()

@@ -12,7 +12,7 @@ def released_note(profile):
     if not missing:
         return "every released checkpoint is present"
     return ("not found, so left out: " + ", ".join(missing) + ". Download the authors' trained weights "
-            "(docs/data.md: 'Evaluating the released checkpoints') and save each file under that name.")
+            "(docs/data.md, 'Released checkpoints') and save each file under that name.")
 
 
 rule evaluate_released:
