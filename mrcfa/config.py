@@ -18,8 +18,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from mrcfa.data.synth_settings import SynthSettings
 from mrcfa.errors import DataError, UserError, hint
-from mrcfa.experiments.synth import SynthSettings
 
 ARCHS = ("segformer", "mrcfa", "feature_pyramid")
 BACKBONES = ("b0", "b1", "b2", "b3", "b4", "b5")

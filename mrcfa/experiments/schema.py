@@ -19,9 +19,9 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from mrcfa.config import BenchConfig, ConfigError, DataConfig, ModelConfig, TableBenchConfig, TrainConfig
+from mrcfa.data.synth_settings import SynthSettings
 from mrcfa.errors import hint
 from mrcfa.experiments.files import EXPERIMENTS
-from mrcfa.experiments.synth import SynthSettings
 from mrcfa.metric_keys import TABLE_METRICS
 
 SCHEMAS = EXPERIMENTS / "schemas"
