@@ -20,6 +20,7 @@ from typing import Any
 
 from mrcfa.data.synth_settings import SynthSettings
 from mrcfa.errors import DataError, UserError, hint
+from mrcfa.metric_keys import PROTOCOLS
 
 ARCHS = ("segformer", "mrcfa", "feature_pyramid")
 BACKBONES = ("b0", "b1", "b2", "b3", "b4", "b5")
@@ -132,7 +133,7 @@ class BenchConfig:
     size: tuple[int, int] = (480, 864)  # (h, w)
     iters: int = 200
     warmup: int = 5
-    protocols: tuple[str, ...] = ("cached", "clip")  # the first one gives the tables' FPS and memory
+    protocols: tuple[str, ...] = PROTOCOLS  # the first one gives the tables' FPS and memory
 
 
 @dataclass(frozen=True)
@@ -323,8 +324,8 @@ def _validate_train(t: TrainConfig, p: str) -> TrainConfig:
 def _validate_bench(b: BenchConfig, p: str) -> BenchConfig:
     _check(all(x >= 32 and x % 32 == 0 for x in b.size), p + "size", "sides must be multiples of 32")
     _check(b.iters >= 1 and b.warmup >= 0, p + "iters", "iters must be >= 1 and warmup >= 0")
-    _check(len(b.protocols) >= 1 and set(b.protocols) <= {"cached", "clip"}, p + "protocols",
-           f"must be a non-empty list of 'cached' and 'clip', got {list(b.protocols)}")
+    _check(len(b.protocols) >= 1 and set(b.protocols) <= set(PROTOCOLS), p + "protocols",
+           f"must be a non-empty list of {' and '.join(map(repr, PROTOCOLS))}, got {list(b.protocols)}")
     return b
 
 
