@@ -1,13 +1,12 @@
 """The same `Results` as `analysis.results.load_results`, read from an MLflow tracking store.
 
-Experiments are named `mrcfa-<dataset>-<profile>`; each MLflow run carries tags `mrcfa.run`,
+Experiments are named `mrcfa.layout.EXPERIMENT`, one per dataset and profile; each MLflow run carries tags `mrcfa.run`,
 `mrcfa.seed`, `mrcfa.profile` and metrics named as in the results files. mlflow is imported only
 here, and only when asked for, because importing it costs seconds.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pandas as pd
@@ -19,17 +18,18 @@ from analysis.results import (
     make_provenance,
     make_values,
 )
+from mrcfa.layout import is_experiment_of
 from mrcfa.metric_keys import BENCH_METRICS, EVAL_METRICS
+from mrcfa.offline import stay_offline
 from mrcfa.provenance import tag
 
 
 def _mlflow_runs(uri: str, profile: str) -> list[Any]:
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    stay_offline()
     import mlflow  # lazy: heavy import, optional dependency of the analysis
 
     client = mlflow.MlflowClient(tracking_uri=uri)
-    exps = [e for e in client.search_experiments(max_results=1000)
-            if e.name.startswith("mrcfa-") and e.name.endswith(f"-{profile}")]
+    exps = [e for e in client.search_experiments(max_results=1000) if is_experiment_of(e.name, profile)]
     runs: list[Any] = []
     for exp in exps:
         token = None

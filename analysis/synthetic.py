@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from mrcfa import layout, provenance
-from mrcfa.engine.paths import RunPaths
+from mrcfa.config import DATASETS
 from mrcfa.experiments.profiles import Profile
 from mrcfa.experiments.registry import Registry
 
@@ -98,8 +98,8 @@ def write_results(
             vals = {m: round(paper[m] + offset + float(rng.normal(0, 0.4)), 4)
                     for m in ("mIoU", "WIoU", "mVC8", "mVC16")}
             written.eval[(run, seed)] = vals
-            paths = RunPaths.of(name, run, seed, results_root)
-            _write_json(paths.metrics, {
+            seed_dir = Path(layout.path(layout.SEED, results=results_root, profile=name, run=run, seed=seed))
+            _write_json(seed_dir / layout.METRICS_FILE, {
                 "run": run, "seed": seed, "profile": name, "dataset": registry.dataset_of(run),
                 **made, **vals,
                 "per_class_iou": [round(float(v), 2) for v in rng.uniform(10, 80, num_classes)] + [None],
@@ -108,12 +108,12 @@ def write_results(
             it = np.arange(0, iters + 1, 5)
             loss = 2.5 * np.exp(-it / (iters / 3)) + 0.3 + rng.normal(0, 0.03, it.size)
             lr = 6e-5 * np.minimum(1.0, (it + 1) / 10) * (1 - it / (iters + 1))
-            paths.history.write_text(
+            (seed_dir / layout.HISTORY_FILE).write_text(
                 "iter,loss,lr\n" + "".join(f"{i},{l:.5f},{r:.3e}\n" for i, l, r in zip(it, loss, lr)))
-            _write_json(paths.train_json, {"run": run, "seed": seed, "iters": iters,
-                                                   "final_loss": float(loss[-1]), "seconds": 12.5, **made})
+            _write_json(seed_dir / layout.TRAIN_FILE, {"run": run, "seed": seed, "iters": iters,
+                                                       "final_loss": float(loss[-1]), "seconds": 12.5, **made})
             if samples_for and run in samples_for:
-                _write_samples(paths.samples, data_root, videos, frames, num_classes, rng)
+                _write_samples(seed_dir / layout.SAMPLES_DIR, data_root, videos, frames, num_classes, rng)
         if bench:
             b = {"fps": paper["fps"] * 1.1, "memory_mb": paper["memory_mb"] * 0.5,
                  "params_m": paper["params_m"] * 0.98}
@@ -166,7 +166,7 @@ def write_profile(path: Path, name: str, seeds: tuple[int, ...], data_root: Path
     profile (real data, so the tables compare values with the paper's, not effects)."""
     ds = {"source": source, "root": str(data_root), "num_classes": num_classes}
     text = f"seeds: {list(seeds)}\ndatasets:\n" + "".join(
-        f"  {d}: {json.dumps(ds)}\n" for d in ("vspw", "cityscapes"))
+        f"  {d}: {json.dumps(ds)}\n" for d in DATASETS)
     path.mkdir(parents=True, exist_ok=True)
     out = path / f"{name}.yaml"
     out.write_text(text)

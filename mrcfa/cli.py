@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from mrcfa.config import DATASETS
 from mrcfa.errors import UserError
+from mrcfa.experiments.files import EXPERIMENTS
+from mrcfa.metric_keys import PROTOCOLS
+from mrcfa.models.variants import ARCHS, BACKBONES, REF_OFFSETS
+from mrcfa.offline import stay_offline
 
-# No network at run time: tools that would phone home are told not to.
-for _key, _value in (("HF_HUB_OFFLINE", "1"), ("DVC_NO_ANALYTICS", "1"), ("MLFLOW_DISABLE_TELEMETRY", "true")):
-    os.environ.setdefault(_key, _value)
+stay_offline()
 
 SCORES = ("mIoU", "WIoU", "mVC8", "mVC16")  # the scores a command prints of an evaluation
 
@@ -267,9 +270,14 @@ def cmd_config(args: argparse.Namespace) -> int:
 # --- parser ------------------------------------------------------------------------------------------
 
 
+def _profiles() -> str:
+    """The profiles of experiments/profiles/, for the help: e.g. `demo, paper, paper_short, smoke`."""
+    return ", ".join(sorted(p.stem for p in (EXPERIMENTS / "profiles").glob("*.yaml")))
+
+
 def _run_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--profile", default="demo" if not required else None, required=required,
-                   help="scale: smoke, demo or paper (experiments/profiles/)")
+                   help=f"scale: {_profiles()} (experiments/profiles/)")
     # `--run-name` is for torchrun, whose own parser takes `--run` for an abbreviation of its `--run-path`.
     p.add_argument("--run", "--run-name", dest="run", required=required,
                    help="run name from experiments/registry.yaml")
@@ -292,19 +300,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (`{self.prog} --help` lists the options)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="mrcfa", description="Reproduce and ablate MRCFA (video semantic segmentation, ECCV 2022).",
-        epilog="Tables are built by the pipeline: `snakemake table2 --cores 4` or `dvc repro`.")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of an error (also: environment variable MRCFA_DEBUG=1)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_params(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("params", help="count model parameters (total and inference path)",
                        description="Count a model's parameters: --model/--backbone at the paper's size, or "
                                    "--profile/--run for a registry run at that profile's scale.")
-    p.add_argument("--model", choices=("segformer", "mrcfa", "feature_pyramid"))
-    p.add_argument("--backbone", choices=tuple(f"b{i}" for i in range(6)))
+    p.add_argument("--model", choices=ARCHS)
+    p.add_argument("--backbone", choices=BACKBONES)
     p.add_argument("--num-classes", type=int, default=124)
     p.add_argument("--num-scales", type=int, default=None, help="L (mrcfa only)")
     p.add_argument("--profile", help="with --run: count this run at this profile's scale (e.g. demo)")
@@ -313,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_params)
 
+
+def _add_weights(sub: argparse._SubParsersAction) -> None:
     weights = sub.add_parser("weights", help="inspect checkpoints").add_subparsers(dest="action", required=True)
     p = weights.add_parser(
         "check", help="what is this checkpoint, and does it load completely into a model?",
@@ -320,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "checkpoint, SegFormer's ImageNet mit_bX.pth) and architecture from its keys, and compares "
                     "it tensor by tensor with --arch, with a run's model (--profile/--run), or with the "
                     "architecture it says it is. Exit 0 only when it loads completely.")
-    p.add_argument("--arch", help="mit_b0 … mit_b5, segformer_b0 … b5, mrcfa_b0 … b5")
+    p.add_argument("--arch", help=", ".join(f"{family}_{BACKBONES[0]} … {BACKBONES[-1]}"
+                                            for family in ("mit", "segformer", "mrcfa")))
     p.add_argument("--profile", help="compare with this run's model at this profile's scale (with --run)")
     p.add_argument("--run", help="run name from experiments/registry.yaml (with --profile)")
     p.add_argument("--registry", default=None)
@@ -328,10 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print every missing/unexpected key as JSON")
     p.set_defaults(func=cmd_weights_check)
 
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write the synthetic video benchmark in VSPW layout")
     p.add_argument("--out", help="output folder (default with --profile: the profile's dataset root)")
     p.add_argument("--profile", help="take the generator's parameters from this profile")
-    p.add_argument("--dataset", default="vspw", help="dataset entry of the profile (default vspw)")
+    p.add_argument("--dataset", choices=DATASETS, default="vspw", help="dataset entry of the profile (default vspw)")
     p.add_argument("--registry", default=None)
     p.add_argument("--seed", type=int)
     p.add_argument("--train-videos", type=int)
@@ -343,17 +349,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_synth)
 
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="action", required=True)
     p = data.add_parser("check", help="find every problem in a dataset tree; exit 1 on any")
     p.add_argument("root")
-    p.add_argument("--dataset", choices=("vspw", "cityscapes"), default="vspw")
-    p.add_argument("--offsets", type=_offsets, default=(-9, -6, -3), help="reference offsets, e.g. -9,-6,-3")
+    p.add_argument("--dataset", choices=DATASETS, default="vspw")
+    p.add_argument("--offsets", type=_offsets, default=REF_OFFSETS,
+                   help=f"reference offsets, e.g. {','.join(map(str, REF_OFFSETS))}")
     p.add_argument("--splits", nargs="+", default=["train", "val"])
     p.add_argument("--num-classes", type=int, default=None)
     p.add_argument("--fast", action="store_true", help="listings and image headers only (seconds)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_check)
 
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one run at one seed (resumes by itself)")
     _run_args(p)
     p.add_argument("--init-from", help="fine-tune from this whole model (own model.pt or a released checkpoint) "
@@ -361,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a trained run, or score a folder of saved predictions")
     _run_args(p, required=False)
     p.add_argument("--weights", help="any supported checkpoint: the run's own model.pt (default), a released "
@@ -374,10 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("bench", help="FPS (cached and clip protocols), memory, params, FLOPs")
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help=f"FPS ({' and '.join(PROTOCOLS)} protocols), memory, params, FLOPs")
     _run_args(p, required=False)
-    p.add_argument("--model", choices=("segformer", "mrcfa", "feature_pyramid"), default="mrcfa")
-    p.add_argument("--backbone", default="b1")
+    p.add_argument("--model", choices=ARCHS, default="mrcfa")
+    p.add_argument("--backbone", choices=BACKBONES, default="b1")
     p.add_argument("--weights", help="time this checkpoint's model (default: random weights, as the released "
                                      "benchmark); with --run the results are printed, not filed")
     p.add_argument("--num-classes", type=int, default=124)
@@ -385,16 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_input_size, default=None, help="HxW (default: the profile's, or 480x864)")
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--warmup", type=int, default=None)
-    p.add_argument("--protocol", action="append", choices=("cached", "clip"))
+    p.add_argument("--protocol", action="append", choices=PROTOCOLS)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 
+
+def _add_bench_table(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench-table", help="time a table's rows together, interleaved, in several processes",
                        description="Time every row of a table that is run here (one timed call of the profile's "
                                    "first protocol per row and round, the order rotating) in the fresh processes, "
                                    "rounds and warm-up rounds of the profile's `table_bench:`, and write "
                                    "results/<profile>/bench/<table>.json: what the FPS claims are decided from.")
-    p.add_argument("--profile", required=True, help="scale: smoke, demo or paper (experiments/profiles/)")
+    p.add_argument("--profile", required=True, help=f"scale: {_profiles()} (experiments/profiles/)")
     p.add_argument("--table", required=True, help="table of experiments/registry.yaml, e.g. table2")
     p.add_argument("--registry", default=None, help="registry file (default: experiments/registry.yaml)")
     p.add_argument("--results", default="results", help="root of the declared outputs")
@@ -405,15 +422,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_table)
 
+
+def _add_track(sub: argparse._SubParsersAction) -> None:
     track = sub.add_parser("track", help="MLflow tools").add_subparsers(dest="action", required=True)
     p = track.add_parser("sync", help="re-log results files into MLflow (after an outage)")
     p.add_argument("--profile", default="demo")
     p.add_argument("--results", default="results")
     p.set_defaults(func=cmd_track_sync)
 
+
+def _add_config(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="print the resolved config of a run (and its hash)")
     _run_args(p)
     p.set_defaults(func=cmd_config)
+
+
+COMMANDS = (_add_params, _add_weights, _add_synth, _add_data, _add_train, _add_evaluate, _add_bench,
+            _add_bench_table, _add_track, _add_config)  # in the order `--help` lists them
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mrcfa", description="Reproduce and ablate MRCFA (video semantic segmentation, ECCV 2022).",
+        epilog="Tables are built by the pipeline: `snakemake table2 --cores 4` or `dvc repro`.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also: environment variable MRCFA_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
     return parser
 
 

@@ -24,21 +24,13 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
+from mrcfa.data.synth_settings import SynthSettings
 from mrcfa.errors import DataError, UserError, hint
-from mrcfa.experiments.synth import SynthSettings
+from mrcfa.metric_keys import PROTOCOLS
+from mrcfa.models.variants import ARCHS, BACKBONES, MIT, REF_OFFSETS
 
-ARCHS = ("segformer", "mrcfa", "feature_pyramid")
-BACKBONES = ("b0", "b1", "b2", "b3", "b4", "b5")
 SAR_VARIANTS = ("auto", "single", "double")
-DATASETS = ("vspw", "cityscapes")
-
-# MiT widths and heads per stage; used to validate `width_div` before building anything.
-MIT_EMBED_DIMS = {"b0": (32, 64, 160, 256)} | {b: (64, 128, 320, 512) for b in BACKBONES[1:]}
-MIT_HEADS = (1, 2, 5, 8)
-MIT_DEPTHS = {
-    "b0": (2, 2, 2, 2), "b1": (2, 2, 2, 2), "b2": (3, 4, 6, 3),
-    "b3": (3, 4, 18, 3), "b4": (3, 8, 27, 3), "b5": (3, 6, 40, 3),
-}
+DATASETS = ("vspw", "cityscapes")  # and the directory layouts their loaders read
 
 
 def scaled_depths(depths: tuple[int, ...], scale: float | None, cap: int | None) -> tuple[int, ...]:
@@ -91,11 +83,11 @@ class ModelConfig:
 
     @property
     def embed_dims(self) -> tuple[int, ...]:
-        return tuple(c // self.width_div for c in MIT_EMBED_DIMS[self.backbone])
+        return tuple(c // self.width_div for c in MIT[self.backbone].widths)
 
     @property
     def depths(self) -> tuple[int, ...]:
-        return scaled_depths(MIT_DEPTHS[self.backbone], self.depth_scale, self.depth_cap)
+        return scaled_depths(MIT[self.backbone].depths, self.depth_scale, self.depth_cap)
 
 
 @dataclass(frozen=True)
@@ -138,7 +130,7 @@ class BenchConfig:
     size: tuple[int, int] = (480, 864)  # (h, w)
     iters: int = 200
     warmup: int = 5
-    protocols: tuple[str, ...] = ("cached", "clip")  # the first one gives the tables' FPS and memory
+    protocols: tuple[str, ...] = PROTOCOLS  # the first one gives the tables' FPS and memory
 
 
 @dataclass(frozen=True)
@@ -325,7 +317,8 @@ def _validate_model(m: ModelConfig, p: str) -> ModelConfig:
     _check(0.0 <= m.drop_path < 1.0, p + "drop_path", "must be in [0, 1)")
     _check(0.0 <= m.dropout < 1.0, p + "dropout", "must be in [0, 1)")
     _check(m.width_div >= 1, p + "width_div", "must be >= 1")
-    for c, h in zip(MIT_EMBED_DIMS[m.backbone], MIT_HEADS):
+    mit = MIT[m.backbone]
+    for c, h in zip(mit.widths, mit.heads):
         _check(c % (m.width_div * h) == 0, p + "width_div",
                f"{m.width_div} does not divide MiT-{m.backbone.upper()} width {c} into {h} heads")
     _check(m.depth_cap is None or m.depth_cap >= 1, p + "depth_cap", "must be >= 1")
@@ -338,7 +331,7 @@ def _validate_model(m: ModelConfig, p: str) -> ModelConfig:
             _check(not getattr(m, flag), p + flag, "only the mrcfa arch has an affinity decoder")
         changes = {"ref_offsets": (), "sar": False, "maa": False}
     else:
-        offsets = (-9, -6, -3) if m.ref_offsets is None else m.ref_offsets
+        offsets = REF_OFFSETS if m.ref_offsets is None else m.ref_offsets
         _check(len(offsets) >= 1, p + "ref_offsets", f"{m.arch} needs at least one reference frame")
         _check(all(o < 0 for o in offsets), p + "ref_offsets", f"offsets must be negative, got {offsets}")
         _check(list(offsets) == sorted(set(offsets)), p + "ref_offsets",
@@ -357,7 +350,7 @@ def _validate_model(m: ModelConfig, p: str) -> ModelConfig:
 def _validate_data(d: DataConfig, p: str) -> DataConfig:
     _check(d.dataset in DATASETS, p + "dataset", f"must be one of {DATASETS}, got {d.dataset!r}")
     _check(d.source in ("disk", "synth"), p + "source", "must be 'disk' or 'synth'")
-    _check(d.layout in ("vspw", "cityscapes"), p + "layout", "must be 'vspw' or 'cityscapes'")
+    _check(d.layout in DATASETS, p + "layout", f"must be {' or '.join(map(repr, DATASETS))}")
     _check(all(x >= 32 and x % 32 == 0 for x in d.crop), p + "crop",
            f"crop sides must be positive multiples of 32, got {d.crop}")
     _check(0 < d.scale_ratio[0] <= d.scale_ratio[1], p + "scale_ratio", "must be 0 < low <= high")
@@ -381,8 +374,8 @@ def _validate_train(t: TrainConfig, p: str) -> TrainConfig:
 def _validate_bench(b: BenchConfig, p: str) -> BenchConfig:
     _check(all(x >= 32 and x % 32 == 0 for x in b.size), p + "size", "sides must be multiples of 32")
     _check(b.iters >= 1 and b.warmup >= 0, p + "iters", "iters must be >= 1 and warmup >= 0")
-    _check(len(b.protocols) >= 1 and set(b.protocols) <= {"cached", "clip"}, p + "protocols",
-           f"must be a non-empty list of 'cached' and 'clip', got {list(b.protocols)}")
+    _check(len(b.protocols) >= 1 and set(b.protocols) <= set(PROTOCOLS), p + "protocols",
+           f"must be a non-empty list of {' and '.join(map(repr, PROTOCOLS))}, got {list(b.protocols)}")
     return b
 
 

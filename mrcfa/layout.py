@@ -1,7 +1,7 @@
 """Where every file of the harness lives: the path patterns of the results tree, the resumable work tree and
-the check markers, in one place. The plan of jobs (and through it Snakemake's rules and the generated dvc.yaml),
-the engine, `analysis` and the MLflow sync all format these patterns; no other module spells a path of these
-trees out. No torch: Snakemake reads this at parse time.
+the check markers, and the name of the MLflow experiment that mirrors them, in one place. The plan of jobs (and
+through it Snakemake's rules and the generated dvc.yaml), the engine, `analysis` and the MLflow sync all format
+these patterns; no other module spells a path of these trees out. No torch: Snakemake reads this at parse time.
 
     results/<profile>/
       runs/<run>/bench.json                   one benchmark per run (it does not depend on the seed)
@@ -60,6 +60,9 @@ WORK_SEED = "{work}/{profile}/{run}/" + SEED_NAME
 
 JOB = "{run}-" + SEED_NAME  # a (run, seed) job's name in log files
 
+# The MLflow mirror: one experiment per (dataset, profile), holding one MLflow run per (run, seed).
+EXPERIMENT = "mrcfa-{dataset}-{profile}"
+
 # Table -> the stem of its plot under figures/; every plot (as `python -m analysis plots --only` names it) -> stem.
 TABLE_PLOTS = {"table1": "table1_trend", "table2": "table2_tradeoff", "table3": "table3_trend"}
 PLOT_FILES = {**TABLE_PLOTS, "training": "training_curves", "figure3": "figure3"}
@@ -81,6 +84,17 @@ def path(pattern: str, **fields: object) -> str:
     """`pattern` with `fields` filled in (roots default to results/ and work/), the others left as wildcards."""
     return pattern.format_map(_Fields({"results": RESULTS_ROOT, "work": WORK_ROOT,
                                        **{k: str(v) for k, v in fields.items()}}))
+
+
+def experiment_name(dataset: str, profile: str) -> str:
+    return EXPERIMENT.format(dataset=dataset, profile=profile)
+
+
+def is_experiment_of(name: str, profile: str) -> bool:
+    """Whether an MLflow experiment holds `profile`'s runs, of any dataset."""
+    before, after = EXPERIMENT.split("{dataset}")
+    after = after.format(profile=profile)
+    return name.startswith(before) and name.endswith(after) and len(name) > len(before) + len(after)
 
 
 def log(name: str) -> str:

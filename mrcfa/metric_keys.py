@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# `mrcfa bench`'s timing protocols (`mrcfa.engine.bench`); a profile's first one gives the tables' FPS and memory.
+PROTOCOLS: tuple[str, ...] = ("cached", "clip")
 EVAL_METRICS: tuple[str, ...] = ("mIoU", "WIoU", "mVC8", "mVC16")
 FPS, MEMORY, PARAMS, FLOPS = "fps", "memory_mb", "params_m", "flops"
 BENCH_METRICS: tuple[str, ...] = (FPS, MEMORY, PARAMS)  # table columns measured by `mrcfa bench`

@@ -23,8 +23,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-CODE = ("mrcfa/config.py", "mrcfa/data", "mrcfa/engine", "mrcfa/experiments/synth.py", "mrcfa/metrics.py",
-        "mrcfa/models")
+CODE = ("mrcfa/config.py", "mrcfa/data", "mrcfa/engine", "mrcfa/metrics.py", "mrcfa/models")
 KEY = "code_fingerprint"  # its key in train.json, metrics.json and bench.json
 KINDS = ("train", "metrics", "bench")  # the results files, as `analysis.results` names their provenance
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from torch.utils.data import DataLoader  # noqa: E402
 
 from mrcfa.data.synth import write_synthetic  # noqa: E402
-from mrcfa.experiments.synth import SynthSettings  # noqa: E402
+from mrcfa.data.synth_settings import SynthSettings  # noqa: E402
 from mrcfa.data.transforms import ClipTrainTransform  # noqa: E402
 from mrcfa.data.vspw import VSPWClipDataset  # noqa: E402
 from mrcfa.atomic import write_json  # noqa: E402

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mrcfa.offline import OFFLINE_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -18,7 +20,7 @@ def tool_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("MLFLOW_TRACKING_URI", None)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.update({"HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true"})
+    env.update(OFFLINE_ENV)
     env.update(extra)
     return env
 

@@ -13,7 +13,7 @@ from PIL import Image
 from mrcfa.data.check import KINDS, Problem, check_dataset
 from mrcfa.data.headers import read_header
 from mrcfa.data.synth import write_synthetic
-from mrcfa.experiments.synth import SynthSettings
+from mrcfa.data.synth_settings import SynthSettings
 
 K = 5
 

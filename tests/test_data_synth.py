@@ -12,7 +12,7 @@ from PIL import Image
 
 from mrcfa.data.check import check_dataset
 from mrcfa.data.synth import BACKGROUND, _hide_rates, _VideoMaker, class_cues, write_synthetic
-from mrcfa.experiments.synth import Knobs, SynthSettings
+from mrcfa.data.synth_settings import Knobs, SynthSettings
 
 SMALL = dict(train_videos=3, val_videos=2, frames=12, height=32, width=48, num_classes=5, seed=3)
 

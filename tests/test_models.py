@@ -7,13 +7,15 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from mrcfa.config import ConfigError, ModelConfig, build_section
-from mrcfa.models.checkpoints import check_weights, load_weights
+from mrcfa.experiments.registry import load_registry
+from mrcfa.models.checkpoints import check_weights, load_weights, released_model_config
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.mit import MiT, load_imagenet_weights
 from mrcfa.models.state_dict import CheckpointMismatch
@@ -21,6 +23,7 @@ from mrcfa.models.segmenter import build_model, count_parameters
 from mrcfa.models.stm import select_tokens
 from mrcfa.models.streaming import StreamingPredictor
 from mrcfa.models.temporal_head import ReferenceState
+from mrcfa.models.variants import RELEASED_MRCFA
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official-keys"
 TINY = {"width_div": 8, "depth_cap": 1, "embed_dim": 16, "num_classes": 5}
@@ -149,15 +152,16 @@ def test_parameter_counts_match_table5(backbone, paper_mrcfa, segformer):
 
 
 def test_depth_scaling_rule():
-    from mrcfa.config import MIT_DEPTHS, scaled_depths
+    from mrcfa.config import scaled_depths
+    from mrcfa.models.variants import MIT
 
     # ceil(depth / 4), at least one block: B1 (2,2,2,2) -> 1 each; B2 (3,4,6,3) -> 1,1,2,1; B5 (3,6,40,3) -> 1,2,10,1.
-    assert scaled_depths(MIT_DEPTHS["b1"], 0.25, None) == (1, 1, 1, 1)
-    assert scaled_depths(MIT_DEPTHS["b2"], 0.25, None) == (1, 1, 2, 1)
-    assert scaled_depths(MIT_DEPTHS["b5"], 0.25, None) == (1, 2, 10, 1)
-    assert scaled_depths(MIT_DEPTHS["b5"], 0.5, None) == (2, 3, 20, 2)
-    assert scaled_depths(MIT_DEPTHS["b5"], 0.25, 3) == (1, 2, 3, 1)  # the cap still applies after the scale
-    assert scaled_depths(MIT_DEPTHS["b5"], None, None) == (3, 6, 40, 3)
+    assert scaled_depths(MIT["b1"].depths, 0.25, None) == (1, 1, 1, 1)
+    assert scaled_depths(MIT["b2"].depths, 0.25, None) == (1, 1, 2, 1)
+    assert scaled_depths(MIT["b5"].depths, 0.25, None) == (1, 2, 10, 1)
+    assert scaled_depths(MIT["b5"].depths, 0.5, None) == (2, 3, 20, 2)
+    assert scaled_depths(MIT["b5"].depths, 0.25, 3) == (1, 2, 3, 1)  # the cap still applies after the scale
+    assert scaled_depths(MIT["b5"].depths, None, None) == (3, 6, 40, 3)
     with pytest.raises(ConfigError, match="model.depth_scale"):
         build_section(ModelConfig, {"depth_scale": 0.0}, "model.")
 
@@ -234,6 +238,18 @@ def test_released_checkpoint_layouts_load_completely(name, tmp_path):
         assert torch.equal(model.temporal.classifier[1].weight, state["decode_head.deco4.smalldecoder.1.weight"])
         sar = state["decode_head.hypercorre_module.hpn.encoder_layer2.0.conv2.weight"]
         assert torch.equal(model.temporal.affinity.sar["stage2"][0].weight, sar)
+
+
+def test_registry_runs_of_released_checkpoints_are_the_released_models():
+    """The registry spells its runs out (it stays declarative); those with a released checkpoint must be the
+    models `RELEASED_MRCFA` says were released, which `weights check --arch` compares files with."""
+    registry = load_registry(Path(__file__).parent.parent / "experiments" / "registry.yaml")
+    released = {run: registry.resolve("paper", run).model for run in registry.released}
+    assert sorted(m.backbone for m in released.values()) == sorted(RELEASED_MRCFA)
+    for run, model in released.items():
+        preset = RELEASED_MRCFA[model.backbone].model_fields()
+        assert model.arch == "mrcfa" and {k: getattr(model, k) for k in preset} == preset, run
+        assert replace(model, pretrained=None) == released_model_config(f"mrcfa_{model.backbone}"), run
 
 
 def test_wrong_architecture_is_refused_with_the_keys(tmp_path):

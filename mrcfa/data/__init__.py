@@ -1,7 +1,7 @@
 """Data: VSPW and Cityscapes clip loaders, clip transforms, synthetic benchmark, checker.
 
-Importing this package is cheap: modules that need torch (the datasets and
-their items) load on first use of their names.
+Importing this package costs nothing: every name loads its module on first use, so that `mrcfa.config` can
+read the generator's settings (`mrcfa.data.synth_settings`) without numpy, OpenCV or torch.
 """
 
 from __future__ import annotations
@@ -9,12 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from mrcfa.data.check import Problem, check_dataset
-from mrcfa.data.clips import test_reference_positions, train_clip_positions
-from mrcfa.data.synth import Knobs, write_synthetic
-from mrcfa.data.vspw_layout import list_videos, video_frames
-
 _LAZY = {
+    "Knobs": "mrcfa.data.synth_settings",
+    "SynthSettings": "mrcfa.data.synth_settings",
+    "Problem": "mrcfa.data.check",
+    "check_dataset": "mrcfa.data.check",
+    "test_reference_positions": "mrcfa.data.clips",
+    "train_clip_positions": "mrcfa.data.clips",
+    "write_synthetic": "mrcfa.data.synth",
+    "list_videos": "mrcfa.data.vspw_layout",
+    "video_frames": "mrcfa.data.vspw_layout",
     "VSPWClipDataset": "mrcfa.data.vspw",
     "VSPWVideo": "mrcfa.data.vspw",
     "CityscapesClipDataset": "mrcfa.data.cityscapes",
@@ -24,17 +28,7 @@ _LAZY = {
     "normalize": "mrcfa.data.transforms",
 }
 
-__all__ = [
-    "Knobs",
-    "Problem",
-    "check_dataset",
-    "list_videos",
-    "test_reference_positions",
-    "train_clip_positions",
-    "video_frames",
-    "write_synthetic",
-    *_LAZY,
-]
+__all__ = list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

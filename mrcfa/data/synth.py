@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image
 
 from mrcfa import layout
-from mrcfa.experiments.synth import Knobs, SynthSettings
+from mrcfa.data.synth_settings import Knobs, SynthSettings
 
 BACKGROUND = 1  # raw label of the background class
 SPLITS = ("train", "val")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from mrcfa.data.synth import write_synthetic
+from mrcfa.data.synth_settings import SynthSettings
 from mrcfa.errors import UserError
-from mrcfa.experiments.synth import SynthSettings
 
 
 def profile_settings(registry: str | Path | None, profile: str, dataset: str) -> tuple[SynthSettings, str]:

@@ -28,7 +28,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mrcfa.config import ModelConfig, RunConfig
-from mrcfa.metric_keys import FLOPS, FPS, MEMORY, PARAMS, PROTOCOL_METRICS, SECONDS, per_protocol
+from mrcfa.metric_keys import FLOPS, FPS, MEMORY, PARAMS, PROTOCOL_METRICS, PROTOCOLS, SECONDS, per_protocol
 from mrcfa.engine.optim import build_optimizer
 from mrcfa.engine.preflight import sha256
 from mrcfa.engine.tensor_memory import PeakTensorMemory
@@ -37,8 +37,6 @@ from mrcfa.models.labels import logits_to_labels
 from mrcfa.models.loss import clip_loss
 from mrcfa.models.segmenter import Segmenter, build_model, count_parameters
 from mrcfa.models.streaming import StreamingPredictor
-
-PROTOCOLS = ("cached", "clip")
 
 
 def _sync(device: torch.device) -> None:

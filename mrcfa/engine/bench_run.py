@@ -13,10 +13,10 @@ from mrcfa.atomic import write_json
 from mrcfa.config import BenchConfig, ModelConfig, RunConfig
 from mrcfa.engine.bench import benchmark
 from mrcfa.engine.tracked import open_tracker, row_tags
-from mrcfa.metric_keys import bench_metrics
+from mrcfa.metric_keys import PROTOCOLS, bench_metrics
 
 # A model named on the command line rather than a registry run: a quick look, shorter than a profile's.
-AD_HOC = BenchConfig(size=(480, 864), iters=20, warmup=3, protocols=("cached", "clip"))
+AD_HOC = BenchConfig(size=(480, 864), iters=20, warmup=3, protocols=PROTOCOLS)
 
 
 def with_changes(base: BenchConfig, size: tuple[int, int] | None = None, iters: int | None = None,

@@ -7,9 +7,9 @@
     resolve.py   a run's config at a profile's scale, `--set` variants
     tables.py    table, row and figure specs
     claims.py    the paper's claims and each row's reference row
-    synth.py     the synthetic benchmark's generator settings, typed
     schema.py    JSON Schemas of the files (experiments/schemas/)
     files.py     YAML reading and merging
 
-The typed run config itself (sections, validation, canonical hash) is `mrcfa.config`. No torch anywhere here.
+The typed run config itself (sections, validation, canonical hash) is `mrcfa.config`; the synthetic benchmark's
+generator settings, typed, are `mrcfa.data.synth_settings`. No torch anywhere here.
 """

@@ -16,8 +16,8 @@ from typing import Any
 
 from mrcfa.config import (BenchConfig, DataConfig, ModelConfig, TableBenchConfig, TrainConfig, Validator,
                           check_schema, section_schema)
+from mrcfa.data.synth_settings import SynthSettings
 from mrcfa.experiments.files import EXPERIMENTS
-from mrcfa.experiments.synth import SynthSettings
 from mrcfa.metric_keys import TABLE_METRICS
 
 SCHEMAS = EXPERIMENTS / "schemas"

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import torch
 
-from mrcfa.config import BACKBONES, MIT_DEPTHS, MIT_EMBED_DIMS, ModelConfig, build_section
+from mrcfa.config import ModelConfig, build_section
 from mrcfa.models.mit import MiT, mit_state_dict
 from mrcfa.models.segmenter import Segmenter
 from mrcfa.models.state_dict import CheckpointMismatch, WeightReport, compare, read_state_dict
+from mrcfa.models.variants import BACKBONES, MIT, RELEASED_MRCFA
 
 IGNORED_RELEASED_KEYS = ("decode_head.conv_seg.weight", "decode_head.conv_seg.bias")
 
@@ -118,7 +119,7 @@ def _mit_shape(raw: dict[str, torch.Tensor], width_key: str, block: str,
 
 
 def _mit_name(widths: tuple[int, ...], depths: tuple[int, ...]) -> str | None:
-    return next((b for b in BACKBONES if MIT_EMBED_DIMS[b] == widths and MIT_DEPTHS[b] == depths), None)
+    return next((b for b, v in MIT.items() if v.widths == widths and v.depths == depths), None)
 
 
 def open_checkpoint(path: str | Path) -> Checkpoint:
@@ -168,7 +169,7 @@ def fit(ckpt: Checkpoint, module: torch.nn.Module) -> tuple[dict[str, torch.Tens
 
 def model_name(cfg: ModelConfig) -> str:
     """How a model config reads in messages: `mrcfa_b1`, with its scale (CPU profiles) and classes."""
-    full = cfg.embed_dims == MIT_EMBED_DIMS[cfg.backbone] and cfg.depths == MIT_DEPTHS[cfg.backbone]
+    full = cfg.embed_dims == MIT[cfg.backbone].widths and cfg.depths == MIT[cfg.backbone].depths
     scale = "" if full else f" (MiT widths {cfg.embed_dims}, depths {cfg.depths})"
     return f"{cfg.arch}_{cfg.backbone}{scale}, {cfg.num_classes} classes"
 
@@ -202,12 +203,12 @@ WEIGHT_ARCHS = tuple(f"{family}_{b}" for family in ("mit", "segformer", "mrcfa")
 
 
 def released_model_config(arch: str, num_classes: int | None = None) -> ModelConfig:
-    """The model a released checkpoint was trained as (released configs: p 0.8 for B0, else 0.5)."""
+    """The model a released checkpoint was trained as (`RELEASED_MRCFA`; B3 and B4, never released, as B1)."""
     family, backbone = arch.split("_")
     fields: dict[str, object] = {"arch": "segformer" if family == "mit" else family, "backbone": backbone,
                                  "num_classes": num_classes or 124}
     if family == "mrcfa":
-        fields["keep_ratio"] = 0.8 if backbone == "b0" else 0.5
+        fields |= RELEASED_MRCFA.get(backbone, RELEASED_MRCFA["b1"]).model_fields()
     return build_section(ModelConfig, fields, "model.")
 
 

@@ -1,7 +1,8 @@
-"""MiT (Mix Transformer) encoders B0–B5: timm's PVTv2 built with SegFormer's MiT settings.
+"""MiT (Mix Transformer) encoders B0–B5: timm's PVTv2 built with SegFormer's MiT settings
+(`mrcfa.models.variants.MIT`).
 
 timm's `pvt_v2_bX` differs from MiT in one place only: PVTv2 uses MLP ratios (8, 8, 4, 4), MiT uses 4
-everywhere. With `mlp_ratios=(4, 4, 4, 4)` and drop-path 0.1 the module is MiT, and SegFormer's ImageNet
+everywhere. With MiT's MLP ratios and drop-path 0.1 the module is MiT, and SegFormer's ImageNet
 `mit_bX.pth` maps onto it through timm's own `checkpoint_filter_fn`.
 """
 
@@ -12,20 +13,22 @@ from pathlib import Path
 import torch
 from timm.models.pvt_v2 import PyramidVisionTransformerV2, checkpoint_filter_fn
 
-from mrcfa.config import MIT_HEADS, ModelConfig
+from mrcfa.config import ModelConfig
 from mrcfa.models.state_dict import load_strict, read_state_dict
+from mrcfa.models.variants import MIT
 
 
 class MiT(PyramidVisionTransformerV2):
     """Returns the four stage maps (strides 4, 8, 16, 32), NCHW."""
 
     def __init__(self, cfg: ModelConfig) -> None:
+        variant = MIT[cfg.backbone]  # widths and depths come scaled from the config (CPU profiles)
         super().__init__(
             depths=cfg.depths,
             embed_dims=cfg.embed_dims,
-            num_heads=MIT_HEADS,
-            sr_ratios=(8, 4, 2, 1),
-            mlp_ratios=(4.0, 4.0, 4.0, 4.0),
+            num_heads=variant.heads,
+            sr_ratios=variant.sr_ratios,
+            mlp_ratios=variant.mlp_ratios,
             qkv_bias=True,
             drop_path_rate=cfg.drop_path,
             num_classes=0,

@@ -1,6 +1,6 @@
 """One MLflow run per profile for what is decided over many runs: the paper's claims.
 
-It lives in each experiment of the profile (`mrcfa-<dataset>-<profile>`), is named `claims`, is found again by
+It lives in each experiment of the profile (`mrcfa.layout.EXPERIMENT`), is named `claims`, is found again by
 its `mrcfa.kind` tag, and carries `claims.csv`/`claims.md` as artifacts and one `mrcfa.claim.<id>` tag per claim
 (its verdict), so the runs table can filter on them. Like every tracker here it never fails the caller.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from mrcfa import layout
 from mrcfa.tracking import store
 from mrcfa.tracking.fields import quoted
 
@@ -29,7 +30,7 @@ def log_claims(profile: str, datasets: Iterable[str], files: Iterable[Path], ver
         with store.store_lock(uri):
             client = store.client(uri)
             for dataset in dict.fromkeys(datasets):
-                exp_id = store.experiment_id(client, uri, f"mrcfa-{quoted(dataset, 'dataset')}-{profile}")
+                exp_id = store.experiment_id(client, uri, layout.experiment_name(quoted(dataset, "dataset"), profile))
                 found = client.search_runs([exp_id], f"tags.`mrcfa.kind` = '{KIND}'", max_results=1)
                 run_id = found[0].info.run_id if found else client.create_run(exp_id, run_name=KIND).info.run_id
                 for key, value in tags.items():

@@ -10,8 +10,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from mrcfa.tracking import store
+from mrcfa import layout
 from mrcfa.provenance import git_state
+from mrcfa.tracking import store
 from mrcfa.tracking.fields import clean_key, flatten, quoted
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class Tracker:
         self.run = quoted(str(run), "run")
         self.seed = int(seed)
         self.uri = uri or store.tracking_uri()
-        self.experiment_name = f"mrcfa-{self.dataset}-{self.profile}"
+        self.experiment_name = layout.experiment_name(self.dataset, self.profile)
         self.run_name = f"{self.run}-seed{self.seed}"
         self.run_id: str | None = None
         self.enabled = self.uri not in store.FAILED

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from mrcfa.offline import stay_offline
+
 # Before mlflow is ever imported (it reads these lazily, but set them early for subprocesses too).
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+stay_offline()
 # MLflow's HTTP default (7 retries, exponential backoff, 120 s timeout) would stall a job for
 # minutes when the server is down; a mirror should give up within seconds.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")

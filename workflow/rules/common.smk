@@ -6,13 +6,13 @@
 # so `results/smoke/...` is built with the smoke profile whatever `--config profile=` says. The configured
 # profile only chooses what the target rules (all, table1 ... table6, figure3, released) ask for.
 
-import os
 import sys
 
 from mrcfa import layout
 from mrcfa.layout import path
 from mrcfa.experiments.jobs import Plan
 from mrcfa.experiments.registry import load_registry
+from mrcfa.offline import stay_offline
 
 REGISTRY = load_registry(config["registry"])
 PROFILE = config["profile"]
@@ -74,10 +74,7 @@ def runtime(kind):
 # The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
 ANALYSIS = f"{sys.executable} -m analysis"
 GPU = f"{sys.executable} workflow/scripts/with_gpu.py"
-# Tools that would phone home are told not to (no network at run time).
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+stay_offline()  # no network at run time: tools that would phone home are told not to, in every job too
 
 
 wildcard_constraints:
