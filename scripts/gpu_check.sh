@@ -101,7 +101,7 @@ cp "$TMP/results/gpu_check/runs/mrcfa_b1/seed0/train.json" "$TMP/parts/train.jso
 step train_step "$PY" - "$REG" "$STEPS" "$WARM" <<'EOF'
 import json, statistics, sys
 import torch
-from mrcfa.config import load_registry
+from mrcfa.experiments.registry import load_registry
 from mrcfa.engine.bench import interleaved, train_step
 
 reg, steps, warm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

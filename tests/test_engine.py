@@ -20,6 +20,7 @@ from PIL import Image
 from conftest import ROOT, tool_env
 from analysis.results import EXACT_MEMORY_METHODS, load_results
 from mrcfa import provenance
+from mrcfa.experiments.files import deep_merge
 from mrcfa.experiments.registry import load_registry
 from mrcfa.engine.bench import interleaved, rotating, train_step
 from mrcfa.engine.preflight import data_problems
@@ -188,9 +189,8 @@ def test_training_refuses_a_broken_dataset_before_any_compute(project):
 def test_training_refuses_data_generated_with_other_settings(project, monkeypatch):
     """After a profile's generator settings change, the old synthetic data on disk is not silently reused."""
     profile = project / "experiments/profiles/resume.yaml"
-    spec = yaml.safe_load(profile.read_text())
-    spec["datasets"]["vspw"]["synth"]["difficulty"] = 0.25
-    profile.write_text(yaml.safe_dump(spec))
+    harder = {"datasets": {"vspw": {"synth": {"difficulty": 0.25}}}}
+    profile.write_text(yaml.safe_dump(deep_merge(yaml.safe_load(profile.read_text()), harder)))
     proc = mrcfa(project, *_train_args("segformer_b1"), check=False)
     assert proc.returncode == 2
     assert "difficulty is" in proc.stderr and "asks for 0.25" in proc.stderr and "mrcfa synth" in proc.stderr

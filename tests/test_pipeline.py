@@ -170,7 +170,7 @@ def smoke_results(pipeline_dir):
     from analysis.synthetic import write_results, write_table_benches
 
     reg = load_registry(pipeline_dir / "experiments" / "registry.yaml")
-    root = pipeline_dir / reg.profile("smoke")["datasets"]["vspw"]["root"]
+    root = pipeline_dir / reg.load_profile("smoke").dataset("vspw").root
     root.mkdir(parents=True)
     (root / "synth.json").write_text("{}")  # older than everything below, as after a real run
     runs = list(dict.fromkeys(r for t in reg.tables for r in reg.table_runs(t)))

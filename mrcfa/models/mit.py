@@ -55,6 +55,6 @@ def load_imagenet_weights(model: MiT, path: str | Path) -> int:
     if not Path(path).is_file():
         raise FileNotFoundError(
             f"{path}: ImageNet MiT weights not found. SegFormer's mit_b0.pth … mit_b5.pth come from the "
-            "NVlabs/SegFormer release; put them under weights/ (README, 'Weights')."
+            "NVlabs/SegFormer release; put them under weights/ (docs/data.md, 'ImageNet weights')."
         )
     return load_strict(model, mit_state_dict(read_state_dict(path), model), f"{path} (ImageNet MiT weights)").loaded
