@@ -193,15 +193,6 @@ def test_help_and_unknown_only(capsys):
     assert "table9" in capsys.readouterr().err
 
 
-def test_analysis_does_not_import_torch():
-    code = ("import analysis.tables, analysis.plots, analysis.report, analysis.cli, sys; "
-            "bad = [m for m in sys.modules "
-            "if m == 'torch' or m.startswith(('torch.', 'mrcfa.models', 'mrcfa.engine'))]; "
-            "assert not bad, bad")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-
-
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 # Run by the browser in a copy of the page (the report itself has no script): what fits, what loaded.
 MEASURE = """<script>

@@ -369,7 +369,8 @@ def test_dvc_repro_on_the_smoke_profile(pipeline_dir):
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(ROOT / name, pipeline_dir / name)
     # The stages depend on the code they run: a copy of it here (which the jobs then import).
-    shutil.copytree(ROOT / "mrcfa", pipeline_dir / "mrcfa", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("mrcfa", "analysis"):
+        shutil.copytree(ROOT / package, pipeline_dir / package, ignore=shutil.ignore_patterns("__pycache__"))
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"]):
         proc = subprocess.run(cmd, cwd=pipeline_dir, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr

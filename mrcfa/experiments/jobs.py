@@ -49,7 +49,7 @@ class Job:
     # Files the user supplies (ImageNet weights): DVC depends on them; Snakemake does not declare them, so that a
     # dry run lists the pipeline before they are there, and the job says what to put where.
     sources: tuple[str, ...] = ()
-    code: tuple[str, ...] = ()  # sources whose change makes its results stale (DVC depends on them)
+    code: tuple[str, ...] = ()  # the code paths whose change makes its results stale (DVC depends on them)
     params: tuple[str, ...] = ()  # keys of params.yaml it depends on: its runs' config hashes
     resources: StepResources | None = None  # the whole job's; None: one thread, the scheduler's defaults
     stdout: str | None = None  # the output the command prints, when it writes none itself
