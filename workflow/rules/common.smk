@@ -1,4 +1,4 @@
-# Shared by all rules: the plan of jobs read at parse time, the command prefix, the benchmarks' cores.
+# Shared by all rules: the plan of jobs read at parse time, the GPU wrapper, the benchmarks' cores.
 #
 # Every job's inputs, resources and command come from the plan (mrcfa/experiments/jobs.py), the same one
 # `make dvc` writes dvc.yaml from; the rules add what only Snakemake needs: output patterns, logs, GPUs.
@@ -33,8 +33,7 @@ def plan(profile):
     return _PLANS[profile]
 
 
-PLAN = plan(PROFILE)
-TARGETS = PLAN.targets()
+TARGETS = plan(PROFILE).targets()
 PLOT_TABLES = {stem: table for table, stem in layout.TABLE_PLOTS.items()}  # table2_tradeoff -> table2
 
 
@@ -71,8 +70,8 @@ def runtime(kind):
     return lambda wc, attempt: job(kind, wc).resources.runtime * attempt
 
 
-# The interpreter running Snakemake runs the jobs too: no reliance on an activated environment.
-ANALYSIS = f"{sys.executable} -m analysis"
+# The interpreter running Snakemake runs the jobs too (`command` renders them with it): no reliance on an
+# activated environment.
 GPU = f"{sys.executable} workflow/scripts/with_gpu.py"
 stay_offline()  # no network at run time: tools that would phone home are told not to, in every job too
 
