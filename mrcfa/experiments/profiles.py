@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from mrcfa.experiments import schema
 from mrcfa.experiments.files import deep_merge, load_yaml
 
 DEFAULT_SEEDS = (0,)
-STEPS = ("train", "evaluate", "bench")  # the steps a profile's `resources:` sizes
 DEFAULT_RUNTIME = {"train": 60, "evaluate": 30, "bench": 15}  # minutes, where a profile names none
 
 
@@ -95,9 +95,9 @@ class Profile:
         """The same profile at other seeds (`--config seeds=`, `--seeds`): seeds decide no run's config."""
         return Profile(self.name, self.path, {**self.data, "seeds": list(seeds)})
 
-    @property
+    @cached_property
     def datasets(self) -> dict[str, DatasetSpec]:
-        """The declared datasets, by name (the schema has checked their fields)."""
+        """The declared datasets, by name (the schema has checked their fields); built once per profile."""
         declared = self.data.get("datasets") or {}
         return {name: DatasetSpec(name=name, root=ds["root"], source=ds.get("source"),
                                   num_classes=ds.get("num_classes"), synth=ds.get("synth") or {})
