@@ -84,6 +84,15 @@ STALE_WHY = {"config": "another config than the registry and profile give today 
              "code": "other code than today's (code fingerprint differs, or none recorded)"}
 
 
+def timed_note(table: Table) -> str | None:
+    """The footnote of an FPS column taken from the rows timed together (plain text); None otherwise."""
+    if table.timed is None:
+        return None
+    processes, rounds = table.timed
+    return (f"FPS: the rows timed together, interleaved, in {processes} processes x {rounds} rounds "
+            f"(bench/{table.key}.json), as the FPS claims are decided")
+
+
 def stale_note(table: Table) -> str:
     """The footnote of a table's stale rows (plain text): which rows, and why."""
     parts = [f"{text}: {', '.join(r.label for r in table.rows if why in r.stale)}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.flavours import (CITED_NOTE, LATEX, RELEASED_GROUP, Grid, latex_escape, main_grid, stale_note,
-                               vs_paper_grid, vs_paper_parts)
+                               timed_note, vs_paper_grid, vs_paper_parts)
 from analysis.metrics import metric
 from analysis.table_model import Table
 
@@ -64,8 +64,9 @@ def render_table(table: Table, profile: str) -> str:
     grid = main_grid(table, LATEX)
     spec = "l" * len(table.cells) + "c" * len(table.metrics)
     cited = rf"$^\dagger$ {latex_escape(CITED_NOTE.capitalize())}." if table.has_cited else None
+    timed = timed_note(table)
     return _wrap(table.key, _caption(table, profile), spec, [_line(grid.header)], _body(grid),
-                 _notes(cited, _stale_note(table)))
+                 _notes(cited, latex_escape(timed + ".") if timed else None, _stale_note(table)))
 
 
 def render_vs_paper(table: Table, profile: str, claims: str | None = None) -> str:

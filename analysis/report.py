@@ -18,7 +18,8 @@ from tabulate import tabulate
 from mrcfa import atomic, provenance
 from analysis.claims import METHOD_NOTE, ClaimResult, build_claims, claim_rows, evaluate_claims, verdict_counts
 from analysis.environment import Environment, collect
-from analysis.flavours import CITED_NOTE, EFFECTS_NOTE, HTML, Grid, main_grid, stale_note, vs_paper_grid
+from analysis.flavours import (CITED_NOTE, EFFECTS_NOTE, HTML, Grid, main_grid, stale_note, timed_note,
+                               vs_paper_grid)
 from analysis.plots import DISPLAY_ORDER, TRAINING_TITLE, SavedFigure, build_plots
 from analysis.results import STALE_WORDS, Missing
 from analysis.table_model import Table
@@ -143,6 +144,8 @@ def render_html(ws: Workspace, tables: list[Table], figures: list[SavedFigure], 
         parts.append(html_grid(main_grid(t, HTML)))
         if t.has_cited:
             parts.append(f"<p class='note'>† {html.escape(CITED_NOTE)}.</p>")
+        if timed := timed_note(t):
+            parts.append(f"<p class='note'>{html.escape(timed)}.</p>")
         parts += stale
         what = f"Versus the paper ({EFFECTS_NOTE})" if t.effects else "Ours versus the paper (Δ = ours − paper)"
         parts.append(f"<p class='note'>{html.escape(what)}:</p>")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from analysis.job_times import recorded_times
 from analysis.metrics import format_number, metric
-from analysis.table_model import build_table
 from analysis.workspace import Workspace
 from mrcfa import layout
+from mrcfa.metric_keys import FPS
 
 
 def _json(path: Path) -> dict:
@@ -70,13 +70,15 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
 def summary_text(ws: Workspace, tables: list[str]) -> str:
     lines = []
     for key in tables:
-        table = build_table(ws.registry.tables[key], ws.summary)
+        table = ws.table(key)
         read = set().union(*(ws.results.eval_seeds(r) for r in ws.registry.tables[key].runs))
         seeds = ", ".join(map(str, sorted(read))) or "none"
         labels = ", ".join(r.label for r in table.rows if not r.cited)
         lines.append(f"{key} on profile {ws.profile.name} (seeds {seeds}), rows {labels}:")
         for m in table.metrics:
-            what = "mean ± std over seeds" if metric(m).source == "eval" else "one benchmark per run, 3 figures"
+            what = ("mean ± std over seeds" if metric(m).source == "eval"
+                    else "rows timed together, 3 figures" if m == FPS and table.timed
+                    else "one benchmark per run, 3 figures")
             lines.append(f"  {metric(m).text} ({what}): {_values(table, m)}")
         lines += [f"  {line}" for line in machine_lines(ws, ws.registry.tables[key].runs)]
     return "\n".join(lines)

@@ -86,6 +86,15 @@ def process_means(bench: TableBench, rows: Sequence[str], than: Sequence[str]) -
             for p in bench.processes]
 
 
+def row_fps(bench: TableBench) -> dict[str, float]:
+    """Each row's FPS as the rows timed together give it: the geometric mean over processes and rounds of 1 / t.
+    Two rows' ratio of these is exp of the claims' mean log-ratio, so a table's FPS column and its FPS claims
+    tell the same change."""
+    calls = bench.rounds * len(bench.processes)
+    return {run: math.exp(-sum(math.log(t) for p in bench.processes for t in p[run]) / calls)
+            for run in sorted(bench.runs)}
+
+
 def fps_change(bench: TableBench, rows: Sequence[str], than: Sequence[str]) -> Interval:
     """FPS_rows / FPS_than − 1 in percent, with its 95 % t-interval over the processes (module docstring)."""
     iv = paired_interval(process_means(bench, rows, than))

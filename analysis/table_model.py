@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.metrics import format_number, metric
+from analysis.table_bench import TableBench, row_fps
 from mrcfa.experiments.tables import TableSpec
+from mrcfa.metric_keys import FPS
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Table:
     # Synthetic data: the versus-the-paper table compares effects (each row against its reference row),
     # never our values against the paper's VSPW/Cityscapes values.
     effects: bool = False
+    # (processes, rounds) where the FPS column comes from the rows timed together (bench/<table>.json), as the
+    # FPS claims do; None: from each run's own benchmark.
+    timed: tuple[int, int] | None = None
 
     @property
     def has_cited(self) -> bool:
@@ -112,14 +117,18 @@ def _change(m: str, value: float, ref: float) -> float:
 
 def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
                 released: dict[str, dict[str, float]] | None = None,
-                stale: Mapping[str, tuple[str, ...]] | None = None) -> Table:
+                stale: Mapping[str, tuple[str, ...]] | None = None, timed: TableBench | None = None) -> Table:
     """`released`: run -> metric -> value of the authors' checkpoint for that run, evaluated here; `stale`: run ->
-    why its results are stale (another config hash than the registry gives today, other code)."""
+    why its results are stale (another config hash than the registry gives today, other code); `timed`: the
+    table's rows timed together, which then give the FPS column (one benchmark job's figures, like each run's own)."""
     stale = stale or {}
     released = released or {}
     stats: dict[tuple[str, str], Stat] = {
         (r.run, r.metric): Stat(float(r.mean), float(r.std), int(r.n)) for r in summary.itertuples()
     }
+    use_timed = timed is not None and FPS in spec.metrics and set(spec.runs) <= timed.runs
+    if use_timed:
+        stats |= {(run, FPS): Stat(fps, math.nan, 1) for run, fps in row_fps(timed).items()}
     rows = tuple(
         TableRow(
             label=r.label,
@@ -134,7 +143,8 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
         )
         for r in spec.rows
     )
-    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects)
+    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects,
+                 (len(timed.processes), timed.rounds) if use_timed else None)
 
 
 VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released", "stale",

@@ -17,8 +17,8 @@ from tabulate import tabulate
 from analysis import latex
 from analysis.claims import ClaimResult, claim_rows, evaluate_claims, markdown_claims, write_claims
 from analysis.flavours import (CITED_NOTE, EFFECTS_NOTE, MARKDOWN, RELEASED_GROUP, main_grid, stale_note,
-                               vs_paper_grid)
-from analysis.table_model import Table, build_table, stale_columns, vs_paper_frame
+                               timed_note, vs_paper_grid)
+from analysis.table_model import Table, stale_columns, vs_paper_frame
 from analysis.workspace import Workspace
 from mrcfa import atomic
 
@@ -51,6 +51,8 @@ def markdown_table(table: Table, profile: str) -> str:
     lines = [f"**{table.key}**: {table.title} Profile `{profile}`; mean ± std over seeds.", "", body]
     if table.has_cited:
         lines += ["", f"† {CITED_NOTE}."]
+    if timed := timed_note(table):
+        lines += ["", f"{timed}."]
     if table.has_stale:
         lines += ["", f"‡ {stale_note(table)}."]
     return "\n".join(lines) + "\n"
@@ -71,8 +73,7 @@ def markdown_vs_paper(table: Table, profile: str, claims: list[ClaimResult] | No
 
 def tables_for(ws: Workspace, only: list[str] | None = None) -> list[Table]:
     keys = only or list(ws.registry.tables)
-    return [build_table(ws.registry.tables[k], ws.summary, effects=ws.synthetic(k), released=ws.released,
-                        stale=ws.stale) for k in keys]
+    return [ws.table(k) for k in keys]
 
 
 def write_table(table: Table, out_dir: Path, profile: str, claims: list[ClaimResult] | None = None) -> list[Path]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.table_model import Table, build_table
 from analysis.results import (Missing, Results, Stale, find_missing, load_released, load_results, stale_files,
                               stale_runs, summarise)
 from mrcfa import layout, provenance
@@ -57,6 +58,13 @@ class Workspace:
     @cached_property
     def released(self) -> dict[str, dict[str, float]]:
         return load_released(self.results_root, self.profile.name)
+
+    def table(self, key: str) -> Table:
+        """Table `key` filled with these results: effects on synthetic data, released checkpoints, stale rows, and
+        FPS from its rows timed together where they were."""
+        return build_table(self.registry.tables[key], self.summary, effects=self.synthetic(key),
+                           released=self.released, stale=self.stale,
+                           timed=self.results.table_benches.get(key))
 
     def run_dir(self, run: str) -> Path:
         return self._path(layout.RUN, run=run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 import shutil
@@ -17,7 +18,7 @@ import pytest
 from analysis.cli import EXIT_MISSING, main
 from conftest import tool_env
 from analysis.results import load_results
-from analysis.synthetic import write_profile, write_results
+from analysis.synthetic import write_profile, write_results, write_table_benches
 from analysis.table_model import build_table, vs_paper_frame
 from analysis.tables import build_tables
 from analysis.workspace import open_workspace
@@ -461,3 +462,30 @@ def test_vs_paper_on_synthetic_data_compares_effects_not_values(full, full_disk,
     ws_disk, _ = full_disk
     md_disk = (ws_disk.tables_dir / f"{key}_vs_paper.md").read_text()
     assert "ours − paper" in md_disk and paper_values & _md_cells(md_disk)
+
+
+def test_fps_column_comes_from_the_rows_timed_together_where_they_were(tmp_path):
+    """Table 2's FPS column and its FPS claim read the same measurement: each row's geometric-mean FPS over the
+    table bench's processes and rounds, so the column's p=50 % change is the claim's estimate; without the table
+    bench the column falls back to each run's own benchmark."""
+    runs = REG.tables["table2"].runs
+    ws, written = make_tree(tmp_path, runs=runs, seeds=(0, 1, 2))
+    build_tables(ws, ["table2"])
+    per_run = {r["run"]: float(r["fps_mean"]) for r in csv.DictReader((ws.tables_dir / "table2.csv").open())}
+    assert per_run == pytest.approx({run: written.bench[run]["fps"] for run in runs})
+
+    write_table_benches(tmp_path / "results", PROFILE, REG, processes=4, rounds=5, rng_seed=3)
+    ws = open_workspace(PROFILE, tmp_path / "results", REGISTRY, tmp_path / "profiles")
+    build_tables(ws, ["table2"])
+    bench = json.loads((tmp_path / "results" / PROFILE / "bench" / "table2.json").read_text())
+    want = {run: math.exp(statistics.fmean(-math.log(t) for p in bench["processes"] for t in p["seconds"][run]))
+            for run in runs}
+    timed = {r["run"]: float(r["fps_mean"]) for r in csv.DictReader((ws.tables_dir / "table2.csv").open())}
+    assert timed == pytest.approx(want, rel=1e-9) and timed != pytest.approx(per_run, rel=1e-3)
+    effect = next(r for r in csv.DictReader((ws.tables_dir / "table2_vs_paper.csv").open())
+                  if r["label"] == "p=50%" and r["metric"] == "fps")
+    claim = next(r for r in csv.DictReader((ws.tables_dir / "table2_claims.csv").open())
+                 if r["claim"] == "t2_p50_gains_fps")
+    assert float(effect["ours_effect"]) == pytest.approx(float(claim["effect"]), abs=1e-9)
+    assert "rows timed together, interleaved, in 4 processes x 5 rounds" in (ws.tables_dir / "table2.md").read_text()
+    assert "4 processes x 5 rounds" in (ws.tables_dir / "table2.tex").read_text()
