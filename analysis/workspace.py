@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.table_model import Table, build_table
 from analysis.results import (Missing, Results, Stale, find_missing, load_released, load_results, stale_files,
                               stale_runs, summarise)
+from analysis.table_model import Table, build_table
 from mrcfa import layout, provenance
 from mrcfa.experiments.profiles import Profile
 from mrcfa.experiments.registry import Registry, load_registry
