@@ -53,14 +53,17 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
         if "threads" in bench:
             threads.add(str(bench["threads"]))
     seconds = recorded_times(ws).of("train", runs)
+    recorded = {str(t) for run in runs for _, d in layout.seed_dirs(ws.run_dir(run))
+                if (t := _json(d / layout.TRAIN_FILE).get("threads")) is not None}
     out = []
     if devices or threads:
         out.append(f"benchmarks: device {', '.join(sorted(devices)) or '?'}, "
                    f"{', '.join(sorted(threads)) or '?'} thread(s)")
     if seconds:
-        threads = ws.profile.step("train").threads
+        threads = (f"{', '.join(sorted(recorded))} torch thread(s) each (train.json)" if recorded
+                   else f"{ws.profile.step('train').threads} thread(s) each (profile)")
         out.append(f"training: {len(seconds)} job(s), {sum(seconds) / 60:.1f} min in all, median "
-                   f"{statistics.median(seconds) / 60:.1f} min per job, {threads} thread(s) each (profile)")
+                   f"{statistics.median(seconds) / 60:.1f} min per job, {threads}")
     cpus = os.cpu_count() or 0
     out.append(f"this machine: {platform.platform()}, {platform.processor() or platform.machine()}, {cpus} CPU(s); "
                f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")

@@ -621,13 +621,18 @@ def test_summary_prints_the_figures_with_machine_and_threads(tmp_path, capsys):
     tree(tmp_path)
     bench = tmp_path / "results" / PROFILE / "runs" / "base" / "bench.json"
     bench.write_text(json.dumps({**json.loads(bench.read_text()), "device": "testcpu", "threads": 3}))
-    for seed in (0, 1, 2):
-        (tmp_path / "results" / PROFILE / "runs" / "base" / f"seed{seed}" / "train.json").write_text(
-            json.dumps({"seconds": 60.0 * (seed + 1)}))
+    train_json = [tmp_path / "results" / PROFILE / "runs" / "base" / f"seed{seed}" / "train.json" for seed in (0, 1, 2)]
+    for seed, path in enumerate(train_json):
+        path.write_text(json.dumps({"seconds": 60.0 * (seed + 1)}))
     args = ["summary", "--profile", PROFILE, "--results", str(tmp_path / "results"),
             "--registry", str(tmp_path / "registry.yaml"), "--profiles-dir", str(tmp_path / "profiles")]
     assert main(args) == 0
+    assert "median 2.0 min per job, 1 thread(s) each (profile)" in capsys.readouterr().out  # none recorded
+    for seed, path in enumerate(train_json):  # the threads the jobs ran with (`--set-threads`), as recorded
+        path.write_text(json.dumps({"seconds": 60.0 * (seed + 1), "threads": 2}))
+    assert main(args) == 0
     out = capsys.readouterr().out
+    assert "median 2.0 min per job, 2 torch thread(s) each (train.json)" in out
     # Base 35.0, 35.5, 36.5: mean 35.67, sd sqrt((0.667^2 + 0.167^2 + 0.833^2) / 2) = 0.76; Good 41.0 ± 1.0.
     assert "mIoU (mean ± std over seeds): 35.7 ± 0.8, 41.0 ± 1.0, 30.5 ± 0.5, 36.2 ± 2.3, --" in out
     assert "FPS (one benchmark per run, 3 figures): 40.0, 50.0, 55.0, 45.0, --" in out

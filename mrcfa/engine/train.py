@@ -276,7 +276,8 @@ def _finish(job: _Job, seconds: float) -> dict[str, Any]:
     result = {"run": cfg.run, "seed": job.seed, "profile": cfg.profile, "config_hash": cfg.hash(),
               "overrides": cfg.overrides, "iters": cfg.train.iters,
               "final_loss": history[-1][1] if history else None,
-              "seconds": round(seconds, 2), **count_parameters(model), **provenance.stamp()}
+              "seconds": round(seconds, 2), "threads": torch.get_num_threads(), **count_parameters(model),
+              **provenance.stamp()}
     if job.rank0:
         atomic_write(paths.model, lambda p: torch.save(model.state_dict(), p))
         write_text(paths.history, _history_csv(history))
