@@ -53,14 +53,15 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
         if "threads" in bench:
             threads.add(str(bench["threads"]))
     seconds = recorded_times(ws).of("train", runs)
-    recorded = {str(t) for run in runs for _, d in layout.seed_dirs(ws.run_dir(run))
-                if (t := _json(d / layout.TRAIN_FILE).get("threads")) is not None}
+    # The torch threads each training job recorded; "?" for a job that recorded none (made by older code).
+    recorded = {str(_json(d / layout.TRAIN_FILE).get("threads", "?")) for run in runs
+                for _, d in layout.seed_dirs(ws.run_dir(run)) if (d / layout.TRAIN_FILE).is_file()}
     out = []
     if devices or threads:
         out.append(f"benchmarks: device {', '.join(sorted(devices)) or '?'}, "
                    f"{', '.join(sorted(threads)) or '?'} thread(s)")
     if seconds:
-        threads = (f"{', '.join(sorted(recorded))} torch thread(s) each (train.json)" if recorded
+        threads = (f"{', '.join(sorted(recorded))} torch thread(s) each (train.json)" if recorded - {"?"}
                    else f"{ws.profile.step('train').threads} thread(s) each (profile)")
         out.append(f"training: {len(seconds)} job(s), {sum(seconds) / 60:.1f} min in all, median "
                    f"{statistics.median(seconds) / 60:.1f} min per job, {threads}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -127,6 +128,10 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
         (r.run, r.metric): Stat(float(r.mean), float(r.std), int(r.n)) for r in summary.itertuples()
     }
     use_timed = timed is not None and FPS in spec.metrics and set(spec.runs) <= timed.runs
+    if timed is not None and FPS in spec.metrics and not use_timed:
+        missing = ", ".join(sorted(set(spec.runs) - timed.runs))
+        warnings.warn(f"bench/{spec.key}.json has no timings of {missing}: {spec.key}'s FPS column shows each "
+                      f"run's own benchmark (rerun `mrcfa bench-table --table {spec.key}`)", stacklevel=2)
     if use_timed:
         stats |= {(run, FPS): Stat(fps, math.nan, 1) for run, fps in row_fps(timed).items()}
     rows = tuple(

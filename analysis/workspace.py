@@ -64,7 +64,7 @@ class Workspace:
         FPS from its rows timed together where they were."""
         return build_table(self.registry.tables[key], self.summary, effects=self.synthetic(key),
                            released=self.released, stale=self.stale,
-                           timed=self.results.table_benches.get(key))
+                           timed=self.results.table_benches.get(key) if key in self.registry.bench_tables() else None)
 
     def run_dir(self, run: str) -> Path:
         return self._path(layout.RUN, run=run)

@@ -489,3 +489,13 @@ def test_fps_column_comes_from_the_rows_timed_together_where_they_were(tmp_path)
     assert float(effect["ours_effect"]) == pytest.approx(float(claim["effect"]), abs=1e-9)
     assert "rows timed together, interleaved, in 4 processes x 5 rounds" in (ws.tables_dir / "table2.md").read_text()
     assert "4 processes x 5 rounds" in (ws.tables_dir / "table2.tex").read_text()
+
+    # A table benchmark that lacks a row (the registry gained one since): the column says so and falls back.
+    path = tmp_path / "results" / PROFILE / "bench" / "table2.json"
+    for proc in bench["processes"]:
+        del proc["seconds"][runs[-1]]
+    path.write_text(json.dumps(bench))
+    ws = open_workspace(PROFILE, tmp_path / "results", REGISTRY, tmp_path / "profiles")
+    with pytest.warns(UserWarning, match=f"bench/table2.json has no timings of {runs[-1]}"):
+        table = ws.table("table2")
+    assert table.timed is None and {r.run: r.ours["fps"].mean for r in table.rows} == pytest.approx(per_run)

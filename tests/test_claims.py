@@ -633,6 +633,9 @@ def test_summary_prints_the_figures_with_machine_and_threads(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "median 2.0 min per job, 2 torch thread(s) each (train.json)" in out
+    train_json[0].write_text(json.dumps({"seconds": 60.0}))  # one job of older code: its threads are unknown
+    assert main(args) == 0
+    assert "2, ? torch thread(s) each (train.json)" in capsys.readouterr().out
     # Base 35.0, 35.5, 36.5: mean 35.67, sd sqrt((0.667^2 + 0.167^2 + 0.833^2) / 2) = 0.76; Good 41.0 ± 1.0.
     assert "mIoU (mean ± std over seeds): 35.7 ± 0.8, 41.0 ± 1.0, 30.5 ± 0.5, 36.2 ± 2.3, --" in out
     assert "FPS (one benchmark per run, 3 figures): 40.0, 50.0, 55.0, 45.0, --" in out

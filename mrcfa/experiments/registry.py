@@ -109,7 +109,7 @@ class Registry:
         files = self.metrics_files(profile, runs, seeds)
         if self.needs_bench(table):
             files += [layout.path(layout.BENCH, profile=profile, run=r) for r in runs]
-        if table in self.bench_tables():  # its claims file decides FPS claims from the rows timed together
+        if table in self.bench_tables():  # its rows timed together: its FPS claims and FPS column
             files.append(layout.path(layout.TABLE_BENCH, profile=profile, table=table))
         return files
 
