@@ -69,7 +69,8 @@ def _common() -> argparse.ArgumentParser:
                         help="directory of profile YAML files (default: <registry dir>/profiles)")
     common.add_argument("--from-mlflow", metavar="URI", default=None,
                         help="read metrics from this MLflow tracking URI instead of the results files "
-                             "(training curves, samples and tables' rows timed together still come from the results tree)")
+                             "(training curves, samples and tables' rows timed together still come from the "
+                             "results tree)")
     common.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="processes drawing figures (default: CPU count, at most 4; 1 draws in-process)")
     common.add_argument("--seeds", metavar="S,S,...", default=None,

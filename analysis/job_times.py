@@ -1,5 +1,5 @@
-"""How long a profile's jobs took: each training job's `seconds` (train.json) and each evaluation's
-(metrics.json), as the jobs recorded them in the results tree."""
+"""How long a profile's jobs took, and with how many torch threads: each training job's `seconds` and `threads`
+(train.json) and each evaluation's `seconds` (metrics.json), as the jobs recorded them in the results tree."""
 
 from __future__ import annotations
 
@@ -14,12 +14,16 @@ from mrcfa import layout
 STEP_FILES = {"train": layout.TRAIN_FILE, "evaluate": layout.METRICS_FILE}
 
 
-def _seconds(path: Path) -> float | None:
+def _recorded(path: Path) -> tuple[float, str] | None:
+    """(seconds, threads) a job recorded; threads "?" where it recorded none (made by older code)."""
     try:
-        value = json.loads(path.read_text()).get("seconds")
+        data = json.loads(path.read_text())
+        value = data.get("seconds")
     except (OSError, ValueError, AttributeError):
         return None
-    return float(value) if isinstance(value, (int, float)) and value >= 0 else None
+    if not isinstance(value, (int, float)) or value < 0:
+        return None
+    return float(value), str(data.get("threads", "?"))
 
 
 @dataclass(frozen=True)
@@ -27,10 +31,14 @@ class JobTimes:
     """(step, run) -> the seconds each of its jobs took, over every seed on disk."""
 
     seconds: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    threads: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # the same jobs' torch threads
 
     def of(self, step: str, runs: list[str] | None = None) -> list[float]:
         return [s for (st, run), xs in self.seconds.items() if st == step and (runs is None or run in runs)
                 for s in xs]
+
+    def threads_of(self, step: str, runs: list[str]) -> set[str]:
+        return {t for (st, run), ts in self.threads.items() if st == step and run in runs for t in ts}
 
     def estimate(self, step: str, run: str) -> tuple[float | None, bool]:
         """(seconds, measured): the run's median job, else the median of the step's jobs on the profile (an
@@ -43,10 +51,11 @@ class JobTimes:
 
 
 def recorded_times(ws: Workspace) -> JobTimes:
-    out: dict[tuple[str, str], list[float]] = {}
+    times = JobTimes()
     for run_dir in layout.run_dirs(ws.profile.name, ws.results_root):
         for _, seed_dir in layout.seed_dirs(run_dir):
             for step, name in STEP_FILES.items():
-                if (sec := _seconds(seed_dir / name)) is not None:
-                    out.setdefault((step, run_dir.name), []).append(sec)
-    return JobTimes(out)
+                if (job := _recorded(seed_dir / name)) is not None:
+                    times.seconds.setdefault((step, run_dir.name), []).append(job[0])
+                    times.threads.setdefault((step, run_dir.name), []).append(job[1])
+    return times

@@ -52,10 +52,8 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
             devices.add(str(bench["device"]))
         if "threads" in bench:
             threads.add(str(bench["threads"]))
-    seconds = recorded_times(ws).of("train", runs)
-    # The torch threads each training job recorded; "?" for a job that recorded none (made by older code).
-    recorded = {str(_json(d / layout.TRAIN_FILE).get("threads", "?")) for run in runs
-                for _, d in layout.seed_dirs(ws.run_dir(run)) if (d / layout.TRAIN_FILE).is_file()}
+    times = recorded_times(ws)
+    seconds, recorded = times.of("train", runs), times.threads_of("train", runs)
     out = []
     if devices or threads:
         out.append(f"benchmarks: device {', '.join(sorted(devices)) or '?'}, "

@@ -127,13 +127,15 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
     stats: dict[tuple[str, str], Stat] = {
         (r.run, r.metric): Stat(float(r.mean), float(r.std), int(r.n)) for r in summary.itertuples()
     }
-    use_timed = timed is not None and FPS in spec.metrics and set(spec.runs) <= timed.runs
-    if timed is not None and FPS in spec.metrics and not use_timed:
-        missing = ", ".join(sorted(set(spec.runs) - timed.runs))
-        warnings.warn(f"bench/{spec.key}.json has no timings of {missing}: {spec.key}'s FPS column shows each "
-                      f"run's own benchmark (rerun `mrcfa bench-table --table {spec.key}`)", stacklevel=2)
-    if use_timed:
-        stats |= {(run, FPS): Stat(fps, math.nan, 1) for run, fps in row_fps(timed).items()}
+    use_timed = False
+    if timed is not None and FPS in spec.metrics:
+        if missing := set(spec.runs) - timed.runs:
+            warnings.warn(f"bench/{spec.key}.json has no timings of {', '.join(sorted(missing))}: {spec.key}'s "
+                          f"FPS column shows each run's own benchmark (rerun `mrcfa bench-table --table "
+                          f"{spec.key}`)", stacklevel=2)
+        else:
+            use_timed = True
+            stats |= {(run, FPS): Stat(fps, math.nan, 1) for run, fps in row_fps(timed).items()}
     rows = tuple(
         TableRow(
             label=r.label,
