@@ -84,12 +84,15 @@ STALE_WHY = {"config": "another config than the registry and profile give today 
              "code": "other code than today's (code fingerprint differs, or none recorded)"}
 
 
+TIMED = "rows timed together"  # an FPS column taken from bench/<table>.json: the label of its plots and summary
+
+
 def timed_note(table: Table) -> str | None:
     """The footnote of an FPS column taken from the rows timed together (plain text); None otherwise."""
     if table.timed is None:
         return None
     processes, rounds = table.timed
-    return (f"FPS: the rows timed together, interleaved, in {processes} processes x {rounds} rounds "
+    return (f"FPS: the {TIMED}, interleaved, in {processes} processes x {rounds} rounds "
             f"(bench/{table.key}.json), as the FPS claims are decided")
 
 

@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mrcfa import atomic  # noqa: E402
+from analysis.flavours import TIMED  # noqa: E402
 from analysis.metrics import metric  # noqa: E402
 from mrcfa.layout import PLOT_FILES, TABLE_PLOTS  # noqa: E402
 from mrcfa.metric_keys import FPS  # noqa: E402
@@ -74,7 +75,7 @@ def ours_vs_paper(ax: Axes, x: np.ndarray, table: Table, m: str) -> None:
         ax.text(0.5, 0.5, "no results yet", transform=ax.transAxes, ha="center", va="center", color="grey")
     handles = ax.get_lines() + (paper_ax.get_lines() if paper_ax is not ax else [])
     ax.legend(handles, [h.get_label() for h in handles], fontsize="small", loc="best")
-    ax.set_title(metric(m).text + (" (rows timed together)" if m == FPS and table.timed else ""))
+    ax.set_title(metric(m).text + (f" ({TIMED})" if m == FPS and table.timed else ""))
     ax.grid(alpha=0.3)
 
 

@@ -13,6 +13,7 @@ import platform
 import statistics
 from pathlib import Path
 
+from analysis.flavours import TIMED
 from analysis.job_times import recorded_times
 from analysis.metrics import format_number, metric
 from analysis.workspace import Workspace
@@ -56,7 +57,7 @@ def machine_lines(ws: Workspace, runs: list[str]) -> list[str]:
     seconds, recorded = times.of("train", runs), times.threads_of("train", runs)
     out = []
     if devices or threads:
-        out.append(f"benchmarks: device {', '.join(sorted(devices)) or '?'}, "
+        out.append(f"each run's benchmark: device {', '.join(sorted(devices)) or '?'}, "
                    f"{', '.join(sorted(threads)) or '?'} thread(s)")
     if seconds:
         threads = (f"{', '.join(sorted(recorded))} torch thread(s) each (train.json)" if recorded - {"?"}
@@ -79,8 +80,11 @@ def summary_text(ws: Workspace, tables: list[str]) -> str:
         lines.append(f"{key} on profile {ws.profile.name} (seeds {seeds}), rows {labels}:")
         for m in table.metrics:
             what = ("mean ± std over seeds" if metric(m).source == "eval"
-                    else "rows timed together, 3 figures" if m == FPS and table.timed
+                    else f"{TIMED}, 3 figures" if m == FPS and table.timed
                     else "one benchmark per run, 3 figures")
             lines.append(f"  {metric(m).text} ({what}): {_values(table, m)}")
+        if table.timed and (timed := ws.results.table_benches.get(key)):
+            lines.append(f"  {TIMED} (FPS column and claims): device {timed.device or '?'}, "
+                         f"{timed.threads or '?'} thread(s), {len(timed.processes)} processes x {timed.rounds} rounds")
         lines += [f"  {line}" for line in machine_lines(ws, ws.registry.tables[key].runs)]
     return "\n".join(lines)

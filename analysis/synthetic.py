@@ -143,7 +143,8 @@ def write_table_benches(results_root: Path, profile: str, registry: Registry, pr
                                                         for i in range(rounds)], "device": "cpu (synthetic)"})
         _write_json(Path(layout.path(layout.TABLE_BENCH, results=results_root, profile=profile, table=table)),
                     {"profile": profile, "table": table, "rows": [{"run": r} for r in runs], "rounds": rounds,
-                     "processes": procs, "device": "cpu (synthetic)", provenance.KEY: provenance.current()})
+                     "processes": procs, "device": "cpu (synthetic)", "threads": 1,
+                     provenance.KEY: provenance.current()})
 
 
 def _write_samples(out: Path, data_root: Path | None, videos, frames, num_classes: int, rng) -> None:

@@ -41,6 +41,8 @@ class TableBench:
     rounds: int
     config_hashes: dict[str, str | None] = field(default_factory=dict)  # run -> the config hash it was timed with
     code: str | None = None  # the fingerprint of the code that timed it (`mrcfa.provenance`)
+    device: str | None = None
+    threads: int | None = None
 
     @property
     def runs(self) -> set[str]:
@@ -59,7 +61,10 @@ def _parse(data: Any) -> TableBench:
     if len(rounds) != 1 or 0 in rounds:
         raise ValueError("processes need the same number of rounds, at least one")
     hashes = {str(r["run"]): r.get("config_hash") for r in data.get("rows", [])}
-    return TableBench(str(data["table"]), tuple(processes), rounds.pop(), hashes, data.get(provenance.KEY))
+    threads = data.get("threads")
+    return TableBench(str(data["table"]), tuple(processes), rounds.pop(), hashes, data.get(provenance.KEY),
+                      None if data.get("device") is None else str(data["device"]),
+                      None if threads is None else int(threads))
 
 
 def load_table_benches(results_root: str | Path, profile: str) -> dict[str, TableBench]:

@@ -20,6 +20,7 @@ from conftest import tool_env
 from analysis.results import load_results
 from analysis.synthetic import write_profile, write_results, write_table_benches
 from analysis.table_model import build_table, vs_paper_frame
+from analysis.summary import summary_text
 from analysis.tables import build_tables
 from analysis.workspace import open_workspace
 from mrcfa.experiments.registry import load_registry
@@ -489,6 +490,10 @@ def test_fps_column_comes_from_the_rows_timed_together_where_they_were(tmp_path)
     assert float(effect["ours_effect"]) == pytest.approx(float(claim["effect"]), abs=1e-9)
     assert "rows timed together, interleaved, in 4 processes x 5 rounds" in (ws.tables_dir / "table2.md").read_text()
     assert "4 processes x 5 rounds" in (ws.tables_dir / "table2.tex").read_text()
+    summary = summary_text(ws, ["table2"])  # names the measurement its FPS figures come from
+    assert f"FPS (rows timed together, 3 figures): {', '.join(f'{want[r]:.3g}' for r in runs)}" in summary
+    assert "rows timed together (FPS column and claims): device cpu (synthetic), 1 thread(s), 4 processes x 5 rounds" \
+        in summary
 
     # A table benchmark that lacks a row (the registry gained one since): the column says so and falls back.
     path = tmp_path / "results" / PROFILE / "bench" / "table2.json"

@@ -640,7 +640,7 @@ def test_summary_prints_the_figures_with_machine_and_threads(tmp_path, capsys):
     assert "mIoU (mean ± std over seeds): 35.7 ± 0.8, 41.0 ± 1.0, 30.5 ± 0.5, 36.2 ± 2.3, --" in out
     assert "FPS (one benchmark per run, 3 figures): 40.0, 50.0, 55.0, 45.0, --" in out
     assert "Memory (MB) (one benchmark per run, 3 figures): 1000, 900, 800, 950, --" in out
-    assert "benchmarks: device testcpu, 3 thread(s)" in out
+    assert "each run's benchmark: device testcpu, 3 thread(s)" in out
     assert "3 job(s), 6.0 min in all, median 2.0 min per job" in out
     assert f"{os.cpu_count()} CPU(s)" in out
 
