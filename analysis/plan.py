@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +127,17 @@ class ClaimPlan:
     jobs: frozenset[Job]
 
 
+def seed_ranges(seeds: Sequence[int]) -> str:
+    """Seeds in words, runs of three or more as ranges: 0-2, 5, 7, 8 (a plan may add forty seeds)."""
+    parts: list[list[int]] = []
+    for s in sorted(seeds):
+        if parts and s == parts[-1][-1] + 1:
+            parts[-1].append(s)
+        else:
+            parts.append([s])
+    return ", ".join(f"{p[0]}-{p[-1]}" if len(p) >= 3 else ", ".join(map(str, p)) for p in parts)
+
+
 def _seed_claim(ws: Workspace, r: ClaimResult) -> ClaimPlan:
     effects = per_seed_effects(r.spec, ws.results.values)
     have, expected = tuple(effects), set(ws.profile.seeds)
@@ -143,7 +155,7 @@ def _seed_claim(ws: Workspace, r: ClaimResult) -> ClaimPlan:
         return ClaimPlan(r, "out of reach", have, sd, None, why, (), frozenset())
     target = with_new_seeds(set(have) | expected, need)
     new = [s for s in target if s not in have]
-    return ClaimPlan(r, "seeds", have, sd, need, f"{need} seeds (new: {', '.join(map(str, new)) or 'none'})",
+    return ClaimPlan(r, "seeds", have, sd, need, f"{need} seeds (new: {seed_ranges(new) or 'none'})",
                      target, missing_jobs(ws, r.spec.runs, target, False))
 
 

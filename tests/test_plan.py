@@ -17,7 +17,7 @@ from scipy import stats
 
 from analysis.cli import main
 from analysis.claims import evaluate_claims
-from analysis.plan import MAX_SEEDS, cost, make_plan, seeds_to_decide
+from analysis.plan import MAX_SEEDS, cost, make_plan, seed_ranges, seeds_to_decide
 from analysis.synthetic import write_profile
 from analysis.workspace import open_workspace
 
@@ -144,6 +144,11 @@ def test_plan_of_every_undecided_claim(tmp_path):
     assert cmd.jobs == want and plan.jobs == want
 
 
+def test_new_seeds_read_as_ranges():
+    assert seed_ranges([8, 0, 1, 2, 5, 7]) == "0-2, 5, 7, 8"
+    assert seed_ranges(range(4, 44)) == "4-43" and seed_ranges([]) == ""
+
+
 def test_cli_plan_text_and_json(tmp_path, capsys):
     write_tree(tmp_path)
     args = ["claims", "--plan", "--profile", PROFILE, "--results", str(tmp_path / "results"),
@@ -151,7 +156,7 @@ def test_cli_plan_text_and_json(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert f"snakemake tablex --cores 4 --config profile={PROFILE} 'seeds=[0,1,2,3,4,5,6]'" in out
-    assert "7 seeds (new: 3, 4, 5, 6)" in out and "more than 50 seeds" in out
+    assert "7 seeds (new: 3-6)" in out and "more than 50 seeds" in out
     assert not (tmp_path / "results" / PROFILE / "claims.csv").exists()  # a plan writes nothing
     assert main(args + ["--json"]) == 0
     data = json.loads(capsys.readouterr().out)
