@@ -83,7 +83,7 @@ def summary_text(ws: Workspace, tables: list[str]) -> str:
                     else f"{TIMED}, 3 figures" if m == FPS and table.timed
                     else "one benchmark per run, 3 figures")
             lines.append(f"  {metric(m).text} ({what}): {_values(table, m)}")
-        if table.timed and (timed := ws.results.table_benches.get(key)):
+        if timed := table.timed:
             lines.append(f"  {TIMED} (FPS column and claims): device {timed.device or '?'}, "
                          f"{timed.threads or '?'} thread(s), {len(timed.processes)} processes x {timed.rounds} rounds")
         lines += [f"  {line}" for line in machine_lines(ws, ws.registry.tables[key].runs)]

@@ -57,9 +57,9 @@ class Table:
     # Synthetic data: the versus-the-paper table compares effects (each row against its reference row),
     # never our values against the paper's VSPW/Cityscapes values.
     effects: bool = False
-    # (processes, rounds) where the FPS column comes from the rows timed together (bench/<table>.json), as the
-    # FPS claims do; None: from each run's own benchmark.
-    timed: tuple[int, int] | None = None
+    # The rows timed together (bench/<table>.json) where the FPS column comes from them, as the FPS claims do;
+    # None: from each run's own benchmark.
+    timed: TableBench | None = None
 
     @property
     def has_cited(self) -> bool:
@@ -150,8 +150,7 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, effects: bool = False,
         )
         for r in spec.rows
     )
-    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects,
-                 (len(timed.processes), timed.rounds) if use_timed else None)
+    return Table(spec.key, spec.title, spec.cells, spec.metrics, rows, effects, timed if use_timed else None)
 
 
 VS_PAPER_COLUMNS = ["label", "run", "metric", "ours", "ours_std", "n_seeds", "paper", "diff", "released", "stale",
