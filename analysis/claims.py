@@ -10,7 +10,8 @@ Each claim's effect (rows − than, or rows / than − 1 in percent) is estimate
   t-interval over the processes' means (P − 1 degrees of freedom), mapped to a relative change
   (`analysis.table_bench`). The process is the block because what differs between processes (memory layout,
   core, the machine's load) moves each process's figures as a whole: an interval from the timed calls of one
-  process per run leaves that out, and two such intervals for one quantity can exclude each other;
+  process per run leaves that out, and two such intervals for one quantity can exclude each other. Beside it,
+  where a rerun of the job should put its estimate (`rerun`: ± t · sd · √(2/P)); the verdict uses the interval;
 * memory counted exactly from the tensors (or by the CUDA allocator) and parameter counts are exact, so their
   interval is the point; an older benchmark without exact memory is one measurement: no interval,
   `inconclusive`.
@@ -39,14 +40,15 @@ from tabulate import tabulate
 from analysis.metrics import metric
 from analysis.stats import Interval, paired_interval, welch_interval
 from analysis.results import STALE_WORDS, Results
-from analysis.table_bench import fps_change
+from analysis.table_bench import fps_change, fps_rerun
 from analysis.workspace import Workspace
 from mrcfa import atomic, layout
 from mrcfa.experiments.claims import ClaimSpec, Side
 from mrcfa.metric_keys import FPS, MEMORY, PARAMS
 
 NO_INTERVAL = Interval(math.nan, math.nan, math.nan, 0, math.nan, "none")
-CLAIMS_COLUMNS = ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "verdict"]
+CLAIMS_COLUMNS = ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds", "verdict",
+                  "rerun_low", "rerun_high"]
 NOT_RUN = "not run"
 VERDICTS = ("holds", "contradicted", "inconclusive", NOT_RUN)
 
@@ -56,7 +58,8 @@ METHOD_NOTE = (
     "t-interval when they share none. FPS: the table's rows timed together, every row once per round in each of "
     "several fresh processes; per process the mean over rounds of the log-ratio of the two sides' times, then a "
     "t-interval over the processes' means (the process is the block, so the interval covers what changes "
-    "between processes); "
+    "between processes); its note says where a rerun of the benchmark job should put its estimate (95 %: the "
+    "same mean ± t · sd · √(2/P) over P processes, since the rerun's estimate has an error of its own); "
     "memory counted exactly and parameter counts: exact, the interval is the point. "
     "holds: the interval lies on the claimed side of the bound; contradicted: on the other side; "
     "inconclusive: it contains the bound, or there is no interval (fewer than 2 seeds, one measurement); "
@@ -72,6 +75,7 @@ class ClaimResult:
     seeds: str  # the seeds the effect is computed on, e.g. "0 1 2"; "bench" for a single measurement
     verdict: str
     note: str  # what is missing, or why there is no interval
+    rerun: Interval = NO_INTERVAL  # FPS claims: where a rerun of the table's benchmark job should land
 
     @property
     def metric_label(self) -> str:
@@ -190,7 +194,9 @@ def evaluate_claim(spec: ClaimSpec, results: Results, expected_seeds: tuple[int,
     if metric(spec.metric).source == "bench":
         iv, seeds, note = _bench_interval(spec, results)
         notes += [note] if note else []
-        return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes))
+        rerun = (fps_rerun(results.table_benches[spec.table], spec.rows.runs, spec.than.runs)
+                 if _timed_together(spec) else NO_INTERVAL)
+        return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes), rerun)
 
     a, b = _side_per_seed(values, spec.rows, spec.metric), _side_per_seed(values, spec.than, spec.metric)
     common = sorted(set(a) & set(b))
@@ -235,7 +241,7 @@ def claims_frame(results: list[ClaimResult]) -> pd.DataFrame:
     recs = [{
         "claim": r.spec.id, "table": r.spec.table, "metric": r.metric_label, "paper_effect": r.spec.paper_effect,
         "effect": _num(r.interval.estimate), "ci_low": _num(r.interval.low), "ci_high": _num(r.interval.high),
-        "seeds": r.seeds, "verdict": r.verdict,
+        "seeds": r.seeds, "verdict": r.verdict, "rerun_low": _num(r.rerun.low), "rerun_high": _num(r.rerun.high),
     } for r in results]
     return pd.DataFrame.from_records(recs, columns=CLAIMS_COLUMNS)
 
@@ -254,8 +260,10 @@ def claim_rows(results: list[ClaimResult]) -> tuple[list[str], list[list[str]]]:
     for r in results:
         u = r.spec.unit
         ci = (f"[{_fmt(r.interval.low, u)}, {_fmt(r.interval.high, u)}]" if r.interval.has_interval else "--")
+        rerun = f"a rerun should give {_fmt(r.rerun.low, u)} to {_fmt(r.rerun.high, u)}" if r.rerun.has_interval else ""
         rows.append([r.spec.id, r.spec.says, r.metric_label, r.spec.expect + u, _fmt(r.spec.paper_effect, u),
-                     _fmt(r.interval.estimate, u), ci, r.seeds or "--", r.verdict, r.note])
+                     _fmt(r.interval.estimate, u), ci, r.seeds or "--", r.verdict,
+                     "; ".join(n for n in (rerun, r.note) if n)])
     return header, rows
 
 

@@ -10,6 +10,9 @@ Method, a t-interval with the process as the block:
 3. over the processes' means, mean ± t_{0.975, P − 1} · sd / √P (P processes), exponentiated to a relative FPS
    change, FPS_rows / FPS_than − 1 = exp(d) − 1, in percent.
 
+Beside it, where a rerun of the job should put its estimate: the same mean ± t_{0.975, P − 1} · sd · √(2/P)
+(`analysis.stats.rerun_interval`): a rerun draws P new processes, so its estimate carries its own error too.
+
 Why: the rounds of one process share what that process drew (memory layout, the core it ran on, the machine's
 load during its spell), so they are not independent repeats of the comparison; processes are. Rounds only
 sharpen each process's mean, and the interval spreads as much as the processes' means disagree, which is what
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.stats import Interval, paired_interval
+from analysis.stats import Interval, paired_interval, rerun_interval
 from mrcfa import layout, provenance
 
 METHOD = "t over processes"
@@ -100,8 +103,16 @@ def row_fps(bench: TableBench) -> dict[str, float]:
             for run in sorted(bench.runs)}
 
 
+def _percent(iv: Interval, method: str) -> Interval:
+    pct = [(math.exp(x) - 1.0) * 100.0 for x in (iv.estimate, iv.low, iv.high)]
+    return Interval(*pct, iv.n, iv.df, method)
+
+
 def fps_change(bench: TableBench, rows: Sequence[str], than: Sequence[str]) -> Interval:
     """FPS_rows / FPS_than − 1 in percent, with its 95 % t-interval over the processes (module docstring)."""
-    iv = paired_interval(process_means(bench, rows, than))
-    pct = [(math.exp(x) - 1.0) * 100.0 for x in (iv.estimate, iv.low, iv.high)]
-    return Interval(*pct, iv.n, iv.df, METHOD)
+    return _percent(paired_interval(process_means(bench, rows, than)), METHOD)
+
+
+def fps_rerun(bench: TableBench, rows: Sequence[str], than: Sequence[str]) -> Interval:
+    """Where a rerun of the job (as many new processes) should put `fps_change`'s estimate, 95 %."""
+    return _percent(rerun_interval(process_means(bench, rows, than)), "rerun")

@@ -20,9 +20,9 @@ import pytest
 from analysis.claims import CLAIMS_COLUMNS, build_claims, evaluate_claim, evaluate_claims
 from analysis.cli import main
 from analysis.results import Results, make_provenance, make_values
-from analysis.stats import paired_interval, t_quantile, welch_interval
+from analysis.stats import paired_interval, rerun_interval, t_quantile, welch_interval
 from analysis.synthetic import write_profile
-from analysis.table_bench import TableBench, fps_change, process_means
+from analysis.table_bench import TableBench, fps_change, fps_rerun, process_means
 from analysis.workspace import open_workspace
 from mrcfa import provenance
 from mrcfa.config import ConfigError
@@ -140,6 +140,11 @@ def test_interval_functions_by_hand():
     assert iv.low == pytest.approx(2 - half, abs=1e-5) and iv.high == pytest.approx(2 + half, abs=1e-5)
     one = paired_interval([4.0])
     assert one.estimate == 4.0 and not one.has_interval
+    # Where a rerun over three new blocks should land: the same centre, sqrt(2) times the half-width.
+    rerun = rerun_interval([1.0, 2.0, 3.0])
+    assert (rerun.estimate, rerun.n, rerun.df, rerun.method) == (2.0, 3, 2, "rerun")
+    assert rerun.high - 2 == pytest.approx(math.sqrt(2) * (iv.high - 2)) and rerun.low == pytest.approx(4 - rerun.high)
+    assert not rerun_interval([4.0]).has_interval and not rerun_interval([]).has_interval
     # Welch, equal n = 3 and equal variances 4: se^2 = 4/3 + 4/3, df = (8/3)^2 / (2 * (4/3)^2 / 2) = 4.
     w = welch_interval([10.0, 12.0, 14.0], [4.0, 6.0, 8.0])
     half = 2.776445 * math.sqrt(8 / 3)
@@ -297,6 +302,17 @@ def test_fps_claims_from_the_tables_rows_timed_together_and_exact_memory(tmp_pat
     assert 0 < fps.interval.low < fps.interval.estimate < fps.interval.high
     assert fps.verdict == "holds" and fps.seeds == "3 processes x 2 rounds" and fps.note == ""
     assert (fps.interval.n, fps.interval.df) == (3, 2)
+    # Where a rerun of the job should land: sqrt(2) times as wide in log, around the same estimate.
+    want = [(math.exp(x) - 1) * 100 for x in (m - math.sqrt(2) * half, m + math.sqrt(2) * half)]
+    assert [fps.rerun.low, fps.rerun.high] == pytest.approx(want, abs=1e-4) and fps.rerun.method == "rerun"
+    assert not mem.rerun.has_interval
+    build_claims(open_workspace(PROFILE, tmp_path / "results", tmp_path / "registry.yaml", tmp_path / "profiles"))
+    text = (tmp_path / "results" / PROFILE / "claims.csv").read_text()
+    fps_row = next(r for r in csv.DictReader(io.StringIO(text)) if r["claim"] == "fps")
+    assert [float(fps_row["rerun_low"]), float(fps_row["rerun_high"])] == pytest.approx(want, abs=1e-4)
+    md_row = next(line for line in (tmp_path / "results" / PROFILE / "claims.md").read_text().splitlines()
+                  if line.startswith("| fps "))
+    assert f"a rerun should give +{want[0]:.1f}% to +{want[1]:.1f}%" in md_row
     # Memory counted exactly: the interval is the point, so -10 % decides the claim.
     assert (mem.interval.low, mem.interval.high) == (mem.interval.estimate, mem.interval.estimate)
     assert mem.interval.estimate == pytest.approx(-10.0) and mem.verdict == "holds" and mem.seeds == "exact"
@@ -391,12 +407,13 @@ def test_claims_csv_and_md_written_atomically_with_exact_columns(tmp_path):
     rows = list(csv.DictReader(io.StringIO(text)))
     assert text.splitlines()[0] == ",".join(CLAIMS_COLUMNS)
     assert CLAIMS_COLUMNS == ["claim", "table", "metric", "paper_effect", "effect", "ci_low", "ci_high", "seeds",
-                              "verdict"]
+                              "verdict", "rerun_low", "rerun_high"]
     got = {r["claim"]: r for r in rows}
     assert list(got) == ["win", "loss", "overlap", "little", "group", "relative", "fps", "memory", "missing"]
     assert got["win"]["verdict"] == "holds" and got["loss"]["verdict"] == "contradicted"
     assert float(got["win"]["effect"]) == pytest.approx(16 / 3)
     assert got["fps"]["ci_low"] == "" and got["missing"]["effect"] == ""
+    assert {r["rerun_low"] for r in rows} == {""}  # no FPS claim was timed together here
     md = (ws.out_dir / "claims.md").read_text()
     assert "absent (not run yet)" in md and "paired by seed" in md and "Welch" in md
     # Holds: win, group, relative; contradicted: loss; not run: missing (its row has no results); the rest have
@@ -554,6 +571,25 @@ def test_null_check_coverage_over_many_simulated_benchmarks():
         covered["old"] += low < 0 < high
     assert covered["new"] / reps >= 0.90 and covered["miou"] / reps >= 0.90
     assert covered["old"] / reps <= 0.30
+
+
+def test_a_rerun_lands_in_the_rerun_interval_about_95_percent_of_the_time():
+    """Pairs of simulated benchmark jobs of six processes each, with differing processes: the second job's
+    estimate falls inside the first job's rerun interval about 95 % of the time, inside its confidence
+    interval clearly less often (the two estimates' difference spreads sqrt(2) times as much as one)."""
+    rng = np.random.default_rng(11)
+    inside = {"rerun": 0, "ci": 0}
+    reps = 1000
+    for _ in range(reps):
+        first, second = (TableBench("t", tuple(simulate_processes(rng, processes=6, rounds=5)), 5)
+                         for _ in range(2))
+        again = fps_change(second, ["twin"], ["base"]).estimate
+        rerun, ci = fps_rerun(first, ["twin"], ["base"]), fps_change(first, ["twin"], ["base"])
+        assert rerun.estimate == pytest.approx(ci.estimate) and rerun.low < ci.low and ci.high < rerun.high
+        inside["rerun"] += rerun.low <= again <= rerun.high
+        inside["ci"] += ci.low <= again <= ci.high
+    assert 0.93 <= inside["rerun"] / reps <= 0.97
+    assert inside["ci"] / reps <= 0.90
 
 
 # --- the real registry's claims -----------------------------------------------------------------
