@@ -64,8 +64,9 @@ def rerun_interval(diffs: Sequence[float], level: float = LEVEL) -> Interval:
 
     A confidence interval is for the effect itself; another run's estimate carries its own error on top, so
     the difference of two runs' means spreads √2 times as much as one mean (the prediction interval for a
-    future mean of n observations). A 95 % confidence interval contains another run's estimate only about
-    85 % of the time at five or six blocks; this one 95 %."""
+    future mean of n observations). When the blocks are all that differs between runs, a 95 % confidence
+    interval contains another run's estimate only about 85 % of the time at five or six blocks; this one 95 %.
+    Whatever is shared by all blocks of one run (and differs between runs) it cannot see."""
     n = len(diffs)
     if n < 2:
         return Interval(math.nan if n == 0 else diffs[0], math.nan, math.nan, n, math.nan, "none")
