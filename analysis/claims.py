@@ -155,18 +155,19 @@ def _timed_together(spec: ClaimSpec) -> bool:
     return spec.metric == FPS and spec.change == "relative"
 
 
-def _fps_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str]:
+def _fps_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str, Interval]:
     """An FPS claim's relative change, from its table's rows timed together in several processes: a t-interval
-    over the processes' mean per-round log-ratios (`analysis.table_bench`). Per-run figures timed in separate
-    processes never decide it: what differs between processes would pass for an effect."""
+    over the processes' mean per-round log-ratios (`analysis.table_bench`), and where a rerun of that job should
+    land. Per-run figures timed in separate processes never decide it: what differs between processes would
+    pass for an effect."""
     bench = results.table_benches[spec.table]  # with every row: `_absent` stops a claim without
     iv = fps_change(bench, spec.rows.runs, spec.than.runs)
     note = "" if iv.has_interval else "fewer than 2 benchmark processes: no interval"
-    return iv, f"{iv.n} processes x {bench.rounds} rounds", note
+    return iv, bench.design, note, fps_rerun(bench, spec.rows.runs, spec.than.runs)
 
 
-def _bench_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str]:
-    """A benchmark claim's effect: (interval, seeds column, note).
+def _bench_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, str, Interval]:
+    """A benchmark claim's effect: (interval, seeds column, note, where a rerun should land).
 
     Relative FPS changes: `_fps_interval`. Memory counted exactly (`memory_method`) and parameter counts are
     exact: the interval is the point. Anything else is one measurement per run: no interval."""
@@ -176,13 +177,14 @@ def _bench_interval(spec: ClaimSpec, results: Results) -> tuple[Interval, str, s
     a = [_bench(results.values, r, spec.metric) for r in spec.rows.runs]
     b = [_bench(results.values, r, spec.metric) for r in spec.than.runs]
     if None in a or None in b:
-        return NO_INTERVAL, "bench", ""
+        return NO_INTERVAL, "bench", "", NO_INTERVAL
     est = spec.effect_of(sum(a) / len(a), sum(b) / len(b))  # type: ignore[arg-type]
     exact = spec.metric == PARAMS or (spec.metric == MEMORY and all(r in results.exact_memory for r in runs))
     if exact:
-        return Interval(est, est, est, 1, math.nan, "exact"), "exact", "exact count: the interval is the point"
+        return (Interval(est, est, est, 1, math.nan, "exact"), "exact", "exact count: the interval is the point",
+                NO_INTERVAL)
     return (Interval(est, math.nan, math.nan, 1, math.nan, "single measurement"), "bench",
-            "one benchmark measurement per run: no interval")
+            "one benchmark measurement per run: no interval", NO_INTERVAL)
 
 
 def evaluate_claim(spec: ClaimSpec, results: Results, expected_seeds: tuple[int, ...]) -> ClaimResult:
@@ -192,10 +194,8 @@ def evaluate_claim(spec: ClaimSpec, results: Results, expected_seeds: tuple[int,
     if _absent(results, spec):
         return ClaimResult(spec, NO_INTERVAL, "", NOT_RUN, "; ".join(notes))
     if metric(spec.metric).source == "bench":
-        iv, seeds, note = _bench_interval(spec, results)
+        iv, seeds, note, rerun = _bench_interval(spec, results)
         notes += [note] if note else []
-        rerun = (fps_rerun(results.table_benches[spec.table], spec.rows.runs, spec.than.runs)
-                 if _timed_together(spec) else NO_INTERVAL)
         return ClaimResult(spec, iv, seeds, decide(spec, iv), "; ".join(notes), rerun)
 
     a, b = _side_per_seed(values, spec.rows, spec.metric), _side_per_seed(values, spec.than, spec.metric)

@@ -91,7 +91,7 @@ def timed_note(table: Table) -> str | None:
     """The footnote of an FPS column taken from the rows timed together (plain text); None otherwise."""
     if table.timed is None:
         return None
-    return (f"FPS: the {TIMED}, interleaved, in {len(table.timed.processes)} processes x {table.timed.rounds} rounds "
+    return (f"FPS: the {TIMED}, interleaved, in {table.timed.design} "
             f"(bench/{table.key}.json), as the FPS claims are decided")
 
 

@@ -85,6 +85,6 @@ def summary_text(ws: Workspace, tables: list[str]) -> str:
             lines.append(f"  {metric(m).text} ({what}): {_values(table, m)}")
         if timed := table.timed:
             lines.append(f"  {TIMED} (FPS column and claims): device {timed.device or '?'}, "
-                         f"{timed.threads or '?'} thread(s), {len(timed.processes)} processes x {timed.rounds} rounds")
+                         f"{timed.threads or '?'} thread(s), {timed.design}")
         lines += [f"  {line}" for line in machine_lines(ws, ws.registry.tables[key].runs)]
     return "\n".join(lines)

@@ -48,6 +48,11 @@ class TableBench:
     threads: int | None = None
 
     @property
+    def design(self) -> str:
+        """How it was timed, e.g. "6 processes x 40 rounds" (the claims' seeds column, notes and summary)."""
+        return f"{len(self.processes)} processes x {self.rounds} rounds"
+
+    @property
     def runs(self) -> set[str]:
         return set.intersection(*(set(p) for p in self.processes)) if self.processes else set()
 
